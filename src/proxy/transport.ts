@@ -1,0 +1,96 @@
+/**
+ * The transport interface: one implementation per member type (http, ajp13).
+ * The data path (src/proxy) runs the lb retry loop and calls `forward` once per member attempt;
+ * a transport only moves one request to one backend and reports how it went.
+ */
+import type { Readable } from 'node:stream';
+import type { MemberConfig } from '../config/model.js';
+
+/** Why an attempt failed, in the vocabulary of the routing core's OutcomeKind. */
+export type TransportErrorKind = 'connect' | 'read' | 'reply_timeout' | 'protocol' | 'busy' | 'client_error' | 'too_large';
+
+export class TransportError extends Error {
+  constructor(
+    readonly kind: TransportErrorKind,
+    message: string,
+    /** True when no byte of this request reached the backend (safe to retry anywhere). */
+    readonly nothingSent = false,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+/** The client request body; replayable while it fits in the replay buffer. */
+export interface RequestBody {
+  /** Content-Length of the client request, or -1 when chunked / unknown; 0 for no body. */
+  readonly length: number;
+  /**
+   * A fresh stream of the whole body for this attempt, or null when the body can no longer be
+   * replayed (bytes beyond the replay buffer were already consumed by an earlier attempt).
+   */
+  open(): Readable | null;
+  /** Bytes handed to transports so far in the current attempt. */
+  readonly bytesRead: number;
+}
+
+/** One request as it goes to a member. */
+export interface ForwardRequest {
+  readonly method: string;
+  /** Path and query exactly as the client sent them (path parameters included). */
+  readonly url: string;
+  readonly httpVersion: string;
+  /** Client headers as a flat [name, value, name, value…] list, hop-by-hop headers already removed. */
+  readonly headers: readonly string[];
+  readonly body: RequestBody;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Host the client asked for (Host header without port) and the listener's port. */
+  readonly serverName: string;
+  readonly serverPort: number;
+  readonly secure: boolean;
+  /** JK_LB_ACTIVATION of the chosen member: 'ACT' | 'DIS'. */
+  readonly activation: string;
+  /** Route forwarded to the backend ('' if none). */
+  readonly route: string;
+  /** ms; 0 = none. Already includes a mount's reply_timeout override. */
+  readonly replyTimeoutMs: number;
+  /** Aborted when the client goes away; the transport must stop and release its connection. */
+  readonly signal: AbortSignal;
+}
+
+/** A backend reply whose head has arrived; the body streams. */
+export interface BackendResponse {
+  readonly status: number;
+  readonly statusMessage: string;
+  /** Flat [name, value, …] list as the backend sent them (hop-by-hop not yet removed). */
+  readonly headers: readonly string[];
+  /**
+   * The body. Errors on it are TransportError (kind read / reply_timeout / protocol).
+   * Destroying it before the end discards the reply and must not leave a broken connection pooled.
+   */
+  readonly body: Readable;
+  /** Bytes received from the backend so far (framing included where the protocol has it). */
+  readonly bytesReceived: () => number;
+  /** Bytes sent to the backend for this request so far. */
+  readonly bytesSent: () => number;
+}
+
+export interface Transport {
+  readonly member: MemberConfig;
+  /**
+   * Send one request. Resolves when the reply head arrives; rejects with TransportError when the
+   * attempt fails before that. A failure on a reused pooled connection before anything of the
+   * request reached the backend is retried on a fresh connection inside the transport and is not
+   * reported.
+   */
+  forward(req: ForwardRequest): Promise<BackendResponse>;
+  /** Connections currently open / in use, for the status worker (connected, busy). */
+  readonly connected: number;
+  /** Periodic housekeeping at maintenance (idle timeout, interval probes). */
+  maintain(nowMs: number): void;
+  /** Close every connection. */
+  close(): Promise<void>;
+}
+
+export type TransportFactory = (member: MemberConfig) => Transport;
