@@ -1,0 +1,179 @@
+/**
+ * A farm is everything built from one configuration: a Balancer and its transports per lb worker,
+ * the status workers, and the mount map. A reload builds a new farm, carries the runtime state over
+ * by worker and member name, and swaps it in with one assignment.
+ */
+import type { LoadedConfig } from '../config/index.js';
+import type { LbConfig, MemberConfig, StandaloneConfig, StatusConfig } from '../config/model.js';
+import { Balancer } from '../routing/balancer.js';
+import type { MemberRuntime } from '../routing/member.js';
+import type { Clock } from '../routing/types.js';
+import type { LbTarget } from './forward.js';
+import type { Transport, TransportFactory } from './transport.js';
+
+export interface LbEntry extends LbTarget {
+  readonly kind: 'lb';
+  /** A standalone ajp13/http worker of worker.list, served as a single-member balancer. */
+  readonly standalone: boolean;
+}
+
+export interface StatusHandler {
+  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void;
+}
+
+export interface StatusEntry {
+  readonly kind: 'status';
+  readonly name: string;
+  readonly handler: StatusHandler;
+}
+
+export type FarmEntry = LbEntry | StatusEntry;
+
+export interface FarmDeps {
+  readonly clock: Clock;
+  readonly transportFactory: TransportFactory;
+  readonly statusFactory: (cfg: StatusConfig) => StatusHandler;
+}
+
+export class Farm {
+  constructor(
+    readonly loaded: LoadedConfig,
+    readonly entries: ReadonlyMap<string, FarmEntry>,
+    /** Real lb workers only (standalone workers are not balancers for the status worker). */
+    readonly balancers: ReadonlyMap<string, Balancer>,
+  ) {}
+
+  transports(): Transport[] {
+    const out: Transport[] = [];
+    for (const e of this.entries.values()) if (e.kind === 'lb') out.push(...e.transports);
+    return out;
+  }
+}
+
+/** Minimum replay buffer for HTTP members: mod_jk keeps one AJP packet; a request head-sized body is more useful. */
+const MIN_REPLAY_BYTES = 64 * 1024;
+
+/** mod_jk maps straight to an ajp13 worker too; we serve it through a one-member lb with defaults. */
+function standaloneLb(w: StandaloneConfig): LbConfig {
+  return {
+    name: w.name,
+    type: 'lb',
+    members: [w],
+    stickySession: true,
+    stickySessionForce: false,
+    method: 'Request',
+    lock: 'Optimistic',
+    retries: 2,
+    lbRetries: 2,
+    retryIntervalMs: 100,
+    recoverTimeSec: 60,
+    errorEscalationTimeSec: 30,
+    maxReplyTimeouts: 0,
+    sessionCookie: 'JSESSIONID',
+    sessionPath: ';jsessionid',
+    setSessionCookie: false,
+    sessionCookiePath: '/',
+    secret: w.secret,
+    mounts: w.mounts,
+    drainWindowSec: 600,
+    source_ref: w.source_ref,
+  };
+}
+
+/** Connection settings that need a new transport when they change. */
+function transportKey(m: MemberConfig): string {
+  return JSON.stringify([
+    m.type, m.host, m.port, m.tls, m.source, m.socketTimeoutSec, m.socketConnectTimeoutMs, m.socketKeepalive,
+    m.connectionPoolSize, m.connectionPoolMinsize, m.connectionPoolTimeoutSec, m.connectionAcquireTimeoutMs,
+    m.ping, m.maxPacketSize, m.secret,
+  ]);
+}
+
+export interface BuiltFarm {
+  readonly farm: Farm;
+  /** Transports of the previous farm that the new one does not use (close them when idle). */
+  readonly retired: Transport[];
+}
+
+export function buildFarm(loaded: LoadedConfig, deps: FarmDeps, previous: Farm | null): BuiltFarm {
+  const reusable = new Map<string, Transport>();
+  if (previous) for (const t of previous.transports()) reusable.set(`${t.member.name}\0${transportKey(t.member)}`, t);
+  const used = new Set<Transport>();
+
+  const entries = new Map<string, FarmEntry>();
+  const balancers = new Map<string, Balancer>();
+  for (const name of loaded.workers.list) {
+    const w = loaded.workers.workers.get(name);
+    if (!w) continue;
+    if (w.type === 'status') {
+      entries.set(name, { kind: 'status', name, handler: deps.statusFactory(w) });
+      continue;
+    }
+    const standalone = w.type !== 'lb';
+    const cfg = standalone ? standaloneLb(w as StandaloneConfig) : (w as LbConfig);
+    const balancer = new Balancer(cfg, { maintainSec: loaded.workers.maintainSec, clock: deps.clock });
+    const prev = previous?.entries.get(name);
+    if (prev?.kind === 'lb') carryOver(prev.balancer, balancer);
+    const transports = cfg.members.map((m) => {
+      const key = `${m.name}\0${transportKey(m)}`;
+      const old = reusable.get(key);
+      if (old && !used.has(old)) {
+        used.add(old);
+        return old;
+      }
+      return deps.transportFactory(m);
+    });
+    const replayLimit = Math.max(MIN_REPLAY_BYTES, ...cfg.members.map((m) => m.maxPacketSize));
+    entries.set(name, { kind: 'lb', name, balancer, transports, replayLimit, standalone });
+    if (!standalone) balancers.set(name, balancer);
+  }
+  const retired = previous ? previous.transports().filter((t) => !used.has(t)) : [];
+  return { farm: new Farm(loaded, entries, balancers), retired };
+}
+
+/** Member settings the status worker can change at runtime. */
+const MEMBER_SETTINGS = [
+  'distance', 'domain', 'redirect', 'host', 'port', 'replyTimeoutMs', 'retries', 'retryIntervalMs', 'recoveryOptions',
+  'busyLimit', 'maxPacketSize', 'connectionPoolTimeoutSec', 'pingTimeoutMs', 'connectTimeoutMs', 'prepostTimeoutMs',
+  'connectionPingIntervalSec', 'drainIdleSec', 'drainDeadlineSec',
+] as const satisfies readonly (keyof MemberRuntime)[];
+
+/** Runtime counters and timers that survive a reload. */
+const MEMBER_RUNTIME = [
+  'state', 'firstErrorTime', 'lastErrorTime', 'electedSnapshot', 'elected', 'sessions', 'errors', 'clientErrors',
+  'replyTimeouts', 'transferred', 'read', 'maxBusy', 'maxConnected', 'lastResetTime', 'disabledSince', 'lastStickyTime',
+] as const satisfies readonly (keyof MemberRuntime)[];
+
+const LB_SETTINGS = [
+  'stickySession', 'stickySessionForce', 'method', 'lock', 'retries', 'retryIntervalMs', 'recoverTimeSec',
+  'errorEscalationTimeSec', 'maxReplyTimeouts',
+] as const;
+const LB_RUNTIME = ['maxBusy', 'lastMaintainTime', 'lastResetTime', 'nextOffset'] as const;
+
+/**
+ * Copy state from the old balancer to the new one by member name. A setting changed live (it differs
+ * from what the old config gave) keeps its live value; otherwise the new config's value stands.
+ */
+export function carryOver(from: Balancer, to: Balancer): void {
+  const pristine = new Balancer(from.lb.config, { maintainSec: from.maintainSec, clock: from.clock });
+  const lbFrom = from.lb as unknown as Record<string, unknown>;
+  const lbPristine = pristine.lb as unknown as Record<string, unknown>;
+  const lbTo = to.lb as unknown as Record<string, unknown>;
+  for (const k of LB_SETTINGS) if (lbFrom[k] !== lbPristine[k]) lbTo[k] = lbFrom[k];
+  for (const k of LB_RUNTIME) lbTo[k] = lbFrom[k];
+
+  for (const old of from.members) {
+    const next = to.memberByName(old.name);
+    if (!next) continue;
+    const base = pristine.members[old.index];
+    const o = old as unknown as Record<string, unknown>;
+    const b = base as unknown as Record<string, unknown>;
+    const n = next as unknown as Record<string, unknown>;
+    for (const k of MEMBER_SETTINGS) if (o[k] !== b[k]) n[k] = o[k];
+    if (old.route !== base.route) to.setRoute(next.index, old.route);
+    if (old.lbfactor !== base.lbfactor) to.setLbFactor(next.index, old.lbfactor);
+    if (old.activation !== base.activation) to.setActivation(next.index, old.activation);
+    for (const k of MEMBER_RUNTIME) n[k] = o[k];
+    next.lbValue = old.lbValue;
+  }
+}

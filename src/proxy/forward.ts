@@ -1,0 +1,291 @@
+/**
+ * One client request through an lb worker: the routing core decides, this file does the I/O.
+ * It runs the lb retry loop (§3.5) with member-level retries inside each attempt (§5.8), relays
+ * the reply with backpressure, and never replays anything once the reply has started.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { MountRule } from '../config/model.js';
+import type { Balancer } from '../routing/balancer.js';
+import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
+import { ReplayableBody, requestBodyLength } from './body.js';
+import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
+import type { RequestObserver } from './observer.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type Transport } from './transport.js';
+
+/** What the data path needs of one lb worker. */
+export interface LbTarget {
+  readonly name: string;
+  readonly balancer: Balancer;
+  /** Indexed like balancer.members. */
+  readonly transports: readonly Transport[];
+  /** Bytes of request body kept for replay to another attempt. */
+  readonly replayLimit: number;
+}
+
+export interface ProxyEnv {
+  readonly logger: Logger;
+  readonly observer: RequestObserver;
+  readonly listenPort: number;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+function pathOnly(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Text we answer ourselves: short, no internals, never a stack trace. */
+export function sendOwnError(res: ServerResponse, status: number, detail: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = `${status} ${STATUS_TEXT[status] ?? 'Error'}: ${detail}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+function newOutcome(): AttemptOutcome {
+  return { kind: 'success', status: 0, responseStarted: false, bodyReplayable: true, bytesSent: 0, bytesReceived: 0 };
+}
+
+/** Signed fail_on_status entry matching this status, or 0. First matching entry wins (§2.4). */
+function failOnStatusMatch(list: readonly number[], status: number): number {
+  for (const code of list) if (code === status || code === -status) return code;
+  return 0;
+}
+
+export async function proxyToLb(target: LbTarget, rule: MountRule, req: IncomingMessage, res: ServerResponse, env: ProxyEnv): Promise<void> {
+  const started = performance.now();
+  const balancer = target.balancer;
+  const raw = req.rawHeaders;
+  const url = req.url ?? '/';
+  const secure = (req.socket as TLSSocket).encrypted === true;
+  const method = req.method ?? 'GET';
+  const r = balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
+
+  const abort = new AbortController();
+  let clientGone = false;
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      clientGone = true;
+      abort.abort();
+    }
+  });
+
+  const body = new ReplayableBody(req, requestBodyLength(req), target.replayLimit);
+  const remoteAddress = req.socket.remoteAddress ?? '';
+  const headers = forwardRequestHeaders(raw, { remoteAddress, secure });
+  const hostHeader = req.headers.host ?? '';
+  const serverName = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0];
+  const outcome = newOutcome();
+  let member = '';
+  let failovers = '';
+  let finalStatus = 0;
+  let reason = '';
+
+  for (;;) {
+    const step = balancer.next(r);
+    if (step.kind === 'wait') {
+      await sleep(step.ms);
+      continue;
+    }
+    if (step.kind === 'done') {
+      finalStatus = step.status;
+      reason = step.reason;
+      break;
+    }
+    const i = step.member;
+    const info = balancer.startAttempt(r, i);
+    if (info === null) continue; // busy_limit: the core counted it; choose again
+    if (r.stickyId !== null) env.observer.sticky(balancer, i, r.stickyId, balancer.clock.now());
+    const m = balancer.members[i];
+    env.observer.attemptStart(target.name, m.name);
+    const fwd: ForwardRequest = {
+      method,
+      url,
+      httpVersion: req.httpVersion,
+      headers,
+      body,
+      remoteAddress,
+      remotePort: req.socket.remotePort ?? 0,
+      serverName,
+      serverPort: env.listenPort,
+      secure,
+      activation: info.activation,
+      route: info.route,
+      replyTimeoutMs: rule.ext.replyTimeoutMs >= 0 ? rule.ext.replyTimeoutMs : m.replyTimeoutMs,
+      signal: abort.signal,
+    };
+    resetOutcome(outcome);
+    await attemptMember(target, i, fwd, info, rule, body, res, outcome, () => clientGone);
+    if (clientGone && outcome.kind !== 'success') outcome.kind = 'client_error';
+    outcome.bodyReplayable = body.replayable;
+    env.observer.attemptEnd(target.name, m.name, outcome.kind, outcome.bytesSent, outcome.bytesReceived);
+    balancer.endAttempt(r, i, outcome);
+    member = m.name;
+    if (outcome.kind !== 'success' && outcome.kind !== 'client_error') {
+      failovers = failovers ? `${failovers},${m.name}:${outcome.kind}` : `${m.name}:${outcome.kind}`;
+      env.observer.failover(target.name, outcome.kind);
+    }
+  }
+
+  const answered = outcome.kind === 'success' || outcome.responseStarted;
+  if (!answered) {
+    member = '';
+    if (clientGone) finalStatus = finalStatus || 499;
+    else sendOwnError(res, finalStatus || 503, noMemberText(target.name, reason, failovers));
+  }
+  const durationSec = (performance.now() - started) / 1000;
+  env.observer.requestEnd(target.name, member, finalStatus, durationSec, !answered);
+  logRequest(env.logger, {
+    method,
+    path: loggablePath(url),
+    status: finalStatus,
+    ms: Math.round(durationSec * 1e4) / 10,
+    lb: target.name,
+    member,
+    route: r.route,
+    sticky: r.sticky,
+    path_taken: r.path,
+    attempts: r.attempts,
+    failovers,
+    reason: answered ? '' : reason,
+    client_gone: clientGone,
+  });
+}
+
+function noMemberText(lb: string, reason: string, failovers: string): string {
+  const tried = failovers ? ` (tried ${failovers.replace(/,/g, ', ')})` : '';
+  return `no member of '${lb}' could serve the request: ${reason || 'no member available'}${tried}`;
+}
+
+function resetOutcome(o: AttemptOutcome): void {
+  o.kind = 'success';
+  o.status = 0;
+  o.responseStarted = false;
+  o.bodyReplayable = true;
+  o.bytesSent = 0;
+  o.bytesReceived = 0;
+}
+
+/** One lb attempt on member i, with the member's own retries (§5.8). Fills `outcome`. */
+async function attemptMember(
+  target: LbTarget,
+  i: number,
+  fwd: ForwardRequest,
+  info: AttemptInfo,
+  rule: MountRule,
+  body: ReplayableBody,
+  res: ServerResponse,
+  outcome: AttemptOutcome,
+  clientGone: () => boolean,
+): Promise<void> {
+  const m = target.balancer.members[i];
+  const transport = target.transports[i];
+  const failOn = rule.ext.failOnStatus ?? m.config.failOnStatus;
+  const tries = Math.max(1, m.retries);
+  for (let t = 0; t < tries; t++) {
+    if (t > 0) {
+      if (m.retryIntervalMs > 0) await sleep(m.retryIntervalMs);
+      if (clientGone()) break;
+    }
+    let resp: BackendResponse;
+    try {
+      resp = await transport.forward(fwd);
+    } catch (err) {
+      const te = err instanceof TransportError ? err : new TransportError('read', String(err));
+      outcome.kind = te.kind;
+      outcome.bytesSent = fwd.body.bytesRead;
+      // Connect-class failures never reached the backend: the member gets its own retries.
+      if (te.kind === 'connect' && body.replayable && !clientGone()) continue;
+      return;
+    }
+    outcome.bytesSent = resp.bytesSent();
+    const hit = failOn.length > 0 ? failOnStatusMatch(failOn, resp.status) : 0;
+    if (hit !== 0) {
+      resp.body.destroy();
+      outcome.kind = 'fail_status';
+      outcome.status = hit;
+      outcome.bytesReceived = resp.bytesReceived();
+      if (body.replayable && !clientGone()) continue; // mod_jk retries the same member first (§5.6)
+      return;
+    }
+    await relay(resp, info, rule, res, outcome);
+    return;
+  }
+}
+
+/** Stream the reply to the client. The head goes out first: from here on nothing is replayed. */
+async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, res: ServerResponse, outcome: AttemptOutcome): Promise<void> {
+  outcome.status = resp.status;
+  const useServerErrors = rule.ext.useServerErrors;
+  if (useServerErrors > 0 && resp.status >= useServerErrors) {
+    // The mount asks for our error page instead of the backend's body.
+    resp.body.destroy();
+    outcome.kind = 'success';
+    outcome.responseStarted = true;
+    sendOwnError(res, resp.status, 'the application reported an error');
+    return;
+  }
+  const headers = relayResponseHeaders(resp.headers, info.setCookie);
+  if (res.destroyed) {
+    resp.body.destroy();
+    outcome.kind = 'client_error';
+    return;
+  }
+  res.writeHead(resp.status, resp.statusMessage || undefined, headers);
+  outcome.responseStarted = true;
+  try {
+    await pipeline(resp.body, res);
+    outcome.kind = 'success';
+  } catch (err) {
+    // A broken backend mid-reply is its fault; anything else is the client going away.
+    outcome.kind = err instanceof TransportError ? err.kind : 'client_error';
+    if (!res.destroyed) res.destroy();
+  } finally {
+    outcome.bytesReceived = resp.bytesReceived();
+    outcome.bytesSent = resp.bytesSent();
+  }
+}
+
+interface RequestLogLine {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  lb: string;
+  member: string;
+  route: string;
+  sticky: boolean;
+  path_taken: string;
+  attempts: number;
+  failovers: string;
+  reason: string;
+  client_gone: boolean;
+}
+
+/** One line per request; level by outcome. Query strings, cookies and credentials are never logged. */
+function logRequest(logger: Logger, line: RequestLogLine): void {
+  if (line.status >= 500 && line.member === '') logger.warn(line, 'request failed');
+  else logger.info(line, 'request');
+}
+
+/** Path for the log: no query, and no path parameters (;jsessionid= carries a session id). */
+function loggablePath(url: string): string {
+  const path = pathOnly(url);
+  return path.includes(';') ? path.replace(/;[^/]*/g, '') : path;
+}

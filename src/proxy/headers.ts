@@ -1,0 +1,94 @@
+/**
+ * Header rewriting between client and member: hop-by-hop headers never cross the proxy
+ * (RFC 9110 §7.6.1, and undici refuses them in requests), X-Forwarded-* are added.
+ */
+
+/** Request headers that belong to one connection only. `host` is kept: Tomcat apps build URLs from it. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+/** Header names that carry jkbalancer's own facts to the backend; a client may not set them. */
+export const ACTIVATION_HEADER = 'x-jk-lb-activation';
+export const ROUTE_HEADER = 'x-jk-route';
+
+export interface ForwardFacts {
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+}
+
+/** Names listed in the Connection header(s) are hop-by-hop too. */
+function connectionTokens(raw: readonly string[]): Set<string> | null {
+  let tokens: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
+      for (const t of raw[i + 1].split(',')) {
+        const name = t.trim().toLowerCase();
+        if (name) (tokens ??= new Set()).add(name);
+      }
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Client raw headers → flat [name, value…] list for the member: hop-by-hop removed, our own
+ * x-jk-* removed (they are set per attempt by the transport), X-Forwarded-For/-Proto/-Host set.
+ */
+export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFacts): string[] {
+  const extra = connectionTokens(raw);
+  const out: string[] = [];
+  let xff: string | null = null;
+  let host = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (extra !== null && extra.has(lower))) continue;
+    if (lower === 'x-forwarded-for') {
+      xff = xff === null ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
+      continue;
+    }
+    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === ACTIVATION_HEADER || lower === ROUTE_HEADER) continue;
+    if (lower === 'host') host = raw[i + 1];
+    out.push(name, raw[i + 1]);
+  }
+  const client = facts.remoteAddress.startsWith('::ffff:') ? facts.remoteAddress.slice(7) : facts.remoteAddress;
+  out.push('x-forwarded-for', xff === null ? client : `${xff}, ${client}`);
+  out.push('x-forwarded-proto', facts.secure ? 'https' : 'http');
+  if (host) out.push('x-forwarded-host', host);
+  return out;
+}
+
+/** Response headers that must not be relayed as they are (Node sets its own framing). */
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+/** Member raw response headers → flat list for the client, hop-by-hop removed. */
+export function relayResponseHeaders(raw: readonly string[], setCookie: string | null): string[] {
+  const extra = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (RESPONSE_HOP_BY_HOP.has(lower) || (extra !== null && extra.has(lower))) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  if (setCookie !== null) out.push('Set-Cookie', setCookie);
+  return out;
+}
+
+/** Every raw Cookie header value, in order (the routing core wants each line). */
+export function cookieLines(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 6 && raw[i].toLowerCase() === 'cookie') out.push(raw[i + 1]);
+  }
+  return out;
+}

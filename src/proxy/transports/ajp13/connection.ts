@@ -1,0 +1,140 @@
+/**
+ * One TCP connection to an AJP13 container. While a request uses it, its packets go to the attached
+ * listener; while it idles in the pool, any byte or close from the container marks it broken (a
+ * container never speaks unasked, so it is closing or confused) and the pool drops it.
+ */
+import { connect, type Socket } from 'node:net';
+import { TransportError } from '../../transport.js';
+import { CPING_PACKET, PacketSplitter } from './codec.js';
+import { CPONG } from './protocol.js';
+
+export interface ConnectionListener {
+  onPacket(payload: Buffer): void;
+  /** The socket closed, errored, or sent garbage; err is null for a plain EOF. */
+  onBroken(err: Error | null): void;
+}
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Local address ('' = any). */
+  readonly source: string;
+  /** ms; 0 = OS default. */
+  readonly connectTimeoutMs: number;
+  readonly keepalive: boolean;
+}
+
+export class AjpConnection {
+  private readonly splitter = new PacketSplitter();
+  private listener: ConnectionListener | null = null;
+  /** Set once the socket is no longer usable; never cleared. */
+  broken = false;
+  /** When it last finished a request or probe (pool clock). */
+  lastUsedMs: number;
+  /** Requests this connection has carried (0 = fresh). */
+  uses = 0;
+  /** Called once when the connection breaks while idle (the pool removes it). */
+  onIdleBroken: (() => void) | null = null;
+
+  private constructor(
+    readonly socket: Socket,
+    nowMs: number,
+  ) {
+    this.lastUsedMs = nowMs;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.markBroken(null));
+    socket.on('error', (err) => this.markBroken(err));
+    socket.on('close', () => this.markBroken(null));
+  }
+
+  /** Open a connection; failures are TransportError('connect', …, nothingSent). */
+  static open(o: ConnectOptions, nowMs: number): Promise<AjpConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({
+        host: o.host,
+        port: o.port,
+        ...(o.source ? { localAddress: o.source } : {}),
+        noDelay: true,
+        keepAlive: o.keepalive,
+      });
+      let timer: NodeJS.Timeout | null = null;
+      const fail = (msg: string): void => {
+        if (timer) clearTimeout(timer);
+        socket.destroy();
+        reject(new TransportError('connect', `cannot connect to ${o.host}:${o.port}: ${msg}`, true));
+      };
+      if (o.connectTimeoutMs > 0) timer = setTimeout(() => fail(`timeout after ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
+      socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+      socket.once('connect', () => {
+        if (timer) clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new AjpConnection(socket, nowMs));
+      });
+    });
+  }
+
+  attach(listener: ConnectionListener): void {
+    this.listener = listener;
+  }
+
+  detach(): void {
+    this.listener = null;
+  }
+
+  write(data: Buffer, cb?: (err?: Error | null) => void): void {
+    this.socket.write(data, cb);
+  }
+
+  destroy(): void {
+    this.broken = true;
+    this.listener = null;
+    this.socket.destroy();
+  }
+
+  /**
+   * CPing → CPong within timeoutMs. Failure destroys the connection and rejects with
+   * TransportError('connect', …, nothingSent) — a container that does not answer a ping gets no request.
+   */
+  cping(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        this.destroy();
+        reject(new TransportError('connect', `CPing failed: ${why}`, true));
+      };
+      const timer = setTimeout(() => fail(`no CPong within ${timeoutMs} ms`), timeoutMs);
+      this.attach({
+        onPacket: (payload) => {
+          if (payload[0] !== CPONG) return fail(`unexpected packet type ${payload[0]}`);
+          clearTimeout(timer);
+          this.detach();
+          resolve();
+        },
+        onBroken: (err) => fail(err ? err.message : 'connection closed'),
+      });
+      this.write(CPING_PACKET);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.listener === null) {
+      this.markBroken(new Error('unexpected data on an idle AJP connection'));
+      return;
+    }
+    try {
+      this.splitter.push(chunk, (payload) => this.listener?.onPacket(payload));
+    } catch (err) {
+      this.markBroken(err as Error);
+    }
+  }
+
+  private markBroken(err: Error | null): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.socket.destroy();
+    const l = this.listener;
+    this.listener = null;
+    if (l !== null) l.onBroken(err);
+    else this.onIdleBroken?.();
+  }
+}
