@@ -1,0 +1,485 @@
+/**
+ * The lb worker's routing core: the retry loop of one request as a step machine (§3.5), one
+ * attempt's start and end (§3.6, §5.3, §5.6), maintenance (§3.11) and the status worker's
+ * management operations (§6.5, §6.7). Pure: time comes from the injected Clock, nothing here does I/O.
+ *
+ * The data path drives a request like this:
+ *   const r = b.begin(view);
+ *   for (let s = b.next(r); s.kind !== 'done'; s = b.next(r)) {
+ *     if (s.kind === 'wait') { await sleep(s.ms); continue; }
+ *     const info = b.startAttempt(r, s.member);
+ *     if (info === null) continue;                       // busy_limit: already accounted
+ *     b.endAttempt(r, s.member, await forward(info));     // outcome of the member's own retries
+ *   }
+ */
+import type { LbConfig, LbLock, LbMethod, RuleExtensions } from '../config/model.js';
+import { MemberRuntime, domainOfRoute } from './member.js';
+import { LbRequest, Phase } from './request.js';
+import { extractSessionId } from './session-id.js';
+import { lbMults } from './lb-mult.js';
+import { FORCE_REFUSED, selectMember, type SelectionContext } from './selection.js';
+import { decay, forceRecovery, maxLbValue, recoverMembers } from './maintenance.js';
+import { outcomeRecoverable, outcomeStatus } from './outcome.js';
+import {
+  ACT_NAMES,
+  Act,
+  Method,
+  State,
+  type ActCode,
+  type AttemptInfo,
+  type AttemptOutcome,
+  type Clock,
+  type MethodCode,
+  type RequestView,
+  type Step,
+} from './types.js';
+
+export { LbRequest } from './request.js';
+
+const METHOD_OF: Record<LbMethod, MethodCode> = {
+  Request: Method.REQUEST,
+  Traffic: Method.TRAFFIC,
+  Busyness: Method.BUSYNESS,
+  Sessions: Method.SESSIONS,
+  Next: Method.NEXT,
+};
+const LOCK_OF: Record<LbLock, 0 | 1> = { Optimistic: 0, Pessimistic: 1 };
+
+/** Reasons reported in LbRequest.reason and the 'done' step besides the outcome kinds. */
+export const Reason = {
+  NO_MEMBER: 'no_member',
+  STICKY_FORCE: 'sticky_session_force',
+  BUSY_LIMIT: 'busy_limit',
+} as const;
+
+/** Local-state arrays kept for reuse; more concurrent requests than this simply allocate. */
+const POOL_MAX = 256;
+
+/** Runtime settings and counters of the lb itself (§3.1); settings start from the config, the status worker may change them. */
+export class LbRuntime {
+  readonly name: string;
+  readonly config: LbConfig;
+  stickySession: boolean;
+  stickySessionForce: boolean;
+  method: MethodCode;
+  lock: 0 | 1;
+  retries: number;
+  lbRetries: number;
+  retryIntervalMs: number;
+  recoverTimeSec: number;
+  errorEscalationTimeSec: number;
+  maxReplyTimeouts: number;
+  /** Attempts in flight through this lb. */
+  busy = 0;
+  maxBusy = 0;
+  lastMaintainTime: number;
+  lastResetTime: number;
+  /** Rotation start of the balanced choice (§3.8). */
+  nextOffset = 0;
+
+  constructor(config: LbConfig, now: number) {
+    this.name = config.name;
+    this.config = config;
+    this.stickySession = config.stickySession;
+    this.stickySessionForce = config.stickySessionForce;
+    this.method = METHOD_OF[config.method];
+    this.lock = LOCK_OF[config.lock];
+    this.retries = Math.max(1, config.retries);
+    this.lbRetries = Math.max(1, config.lbRetries);
+    this.retryIntervalMs = config.retryIntervalMs;
+    this.recoverTimeSec = Math.max(1, config.recoverTimeSec);
+    this.errorEscalationTimeSec = config.errorEscalationTimeSec;
+    this.maxReplyTimeouts = config.maxReplyTimeouts;
+    this.lastMaintainTime = now;
+    this.lastResetTime = now;
+  }
+}
+
+export class Balancer implements SelectionContext {
+  readonly lb: LbRuntime;
+  readonly members: readonly MemberRuntime[];
+  readonly clock: Clock;
+  /** worker.maintain in seconds; 0 disables maintenance (§5.5). */
+  readonly maintainSec: number;
+
+  private readonly byName = new Map<string, MemberRuntime>();
+  private routeIndex = new Map<string, number>();
+  /** Attempt steps are immutable, so one per member serves every request. */
+  private readonly attemptSteps: readonly Step[];
+  private readonly statePool: Uint8Array[] = [];
+  private readonly overridesByRule = new WeakMap<RuleExtensions, Int8Array | null>();
+
+  constructor(config: LbConfig, opts: { maintainSec: number; clock: Clock }) {
+    const now = opts.clock.now();
+    this.clock = opts.clock;
+    this.maintainSec = Math.max(0, opts.maintainSec);
+    this.lb = new LbRuntime(config, now);
+    this.members = config.members.map((mc, i) => new MemberRuntime(i, mc, now));
+    for (const m of this.members) this.byName.set(m.name, m);
+    this.attemptSteps = this.members.map((m) => Object.freeze({ kind: 'attempt', member: m.index }) as Step);
+    this.rebuildRouteIndex();
+    this.updateLbMults();
+  }
+
+  memberByName(name: string): MemberRuntime | undefined {
+    return this.byName.get(name);
+  }
+
+  indexOfRoute(route: string): number {
+    const i = this.routeIndex.get(route);
+    return i === undefined ? -1 : i;
+  }
+
+  /** The rule's per-request activation for member i if it sets one, else the member's (§3.4). */
+  effectiveActivation(r: LbRequest, i: number): ActCode {
+    const o = r.overrides;
+    if (o !== null) {
+      const a = o[i];
+      if (a >= 0) return a as ActCode;
+    }
+    return this.members[i].activation;
+  }
+
+  // ---------------------------------------------------------------- request loop
+
+  /** Starts a request: maintenance if due, BUSY release, session id extraction, local state copy. */
+  begin(req: RequestView): LbRequest {
+    this.maintain();
+    const rule = req.rule;
+    const r = new LbRequest(
+      req.method,
+      req.secure,
+      rule !== null && rule.stateless,
+      rule !== null && rule.setSessionCookie,
+    );
+    r.overrides = rule === null ? null : this.overridesFor(rule);
+    const members = this.members;
+    const local = this.statePool.pop() ?? new Uint8Array(members.length);
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i];
+      // A BUSY member is released when it is below its busy_limit and has a free pool slot
+      // (in-flight attempts below the pool size).
+      if (
+        m.state === State.BUSY &&
+        (m.busyLimit <= 0 || m.busy < m.busyLimit) &&
+        (m.config.connectionPoolSize <= 0 || m.busy < m.config.connectionPoolSize)
+      ) {
+        m.state = State.OK;
+      }
+      local[i] = m.state;
+    }
+    r.local = local;
+    if (this.lb.stickySession && !(rule !== null && rule.stickyIgnore)) {
+      const cfg = this.lb.config;
+      const pathName = rule !== null && rule.sessionPath !== null ? rule.sessionPath : cfg.sessionPath;
+      const cookieName = rule !== null && rule.sessionCookie !== null ? rule.sessionCookie : cfg.sessionCookie;
+      r.sessionId = extractSessionId(req.path, req.cookies, pathName, cookieName);
+    }
+    return r;
+  }
+
+  /** One step of the retry loop (§3.5, §3.10). */
+  next(r: LbRequest): Step {
+    if (r.phase === Phase.DONE) return this.finish(r);
+    if (r.phase === Phase.CHOSEN || r.phase === Phase.IN_FLIGHT) {
+      throw new Error(`lb ${this.lb.name}: next() called while an attempt on member ${r.member} is pending`);
+    }
+    if (!r.recoverable) return this.finish(r);
+    const lb = this.lb;
+    const n = this.members.length;
+    if (r.phase === Phase.WAITING) this.startRound(r);
+    for (;;) {
+      if (r.attempts >= n || r.attempts >= lb.lbRetries) {
+        r.round++;
+        if (r.round >= lb.retries) return this.finish(r);
+        if (lb.retryIntervalMs > 0) {
+          r.phase = Phase.WAITING;
+          return { kind: 'wait', ms: lb.retryIntervalMs };
+        }
+        this.startRound(r);
+      }
+      r.lastStatus = 503;
+      const i = selectMember(this, r);
+      if (i >= 0) {
+        if (r.forcedSome && !r.sticky) r.path = 'forced';
+        r.member = i;
+        r.phase = Phase.CHOSEN;
+        return this.attemptSteps[i];
+      }
+      if (!r.forced) {
+        // Once per request: bring every ERROR member back as FORCE; this costs no attempt slot.
+        r.forced = true;
+        if (forceRecovery(this.members, r.local) > 0) {
+          r.forcedSome = true;
+          continue;
+        }
+      }
+      r.reason = i === FORCE_REFUSED ? Reason.STICKY_FORCE : Reason.NO_MEMBER;
+      r.attempts++;
+    }
+  }
+
+  /**
+   * Starts the attempt on `member` that next() chose (§3.6). Returns null when the member is over its
+   * busy_limit: it is marked BUSY, the slot is used, and the caller continues with next().
+   */
+  startAttempt(r: LbRequest, member: number): AttemptInfo | null {
+    if (r.phase !== Phase.CHOSEN || r.member !== member) {
+      throw new Error(`lb ${this.lb.name}: startAttempt(${member}) without a matching attempt step`);
+    }
+    const m = this.members[member];
+    const lb = this.lb;
+    if (m.state === State.RECOVER) {
+      m.state = State.PROBE;
+      r.local[member] = State.PROBE;
+    }
+    if (m.busyLimit > 0 && m.busy >= m.busyLimit) {
+      if (m.state !== State.ERROR) {
+        m.state = State.BUSY;
+        r.local[member] = State.BUSY;
+      }
+      r.lastStatus = 503;
+      r.reason = Reason.BUSY_LIMIT;
+      r.attempts++;
+      r.phase = Phase.SELECT;
+      return null;
+    }
+    const now = this.clock.now();
+    if (++lb.busy > lb.maxBusy) lb.maxBusy = lb.busy;
+    if (++m.busy > m.maxBusy) m.maxBusy = m.busy;
+    m.elected++;
+    const newSession = r.sessionId === null && !r.stateless;
+    const method = lb.method;
+    if (method === Method.REQUEST || method === Method.BUSYNESS || (newSession && (method === Method.SESSIONS || method === Method.NEXT))) {
+      m.lbValue += m.lbMult;
+    }
+    if (newSession) m.sessions++;
+    if (r.sticky) m.lastStickyTime = now;
+    if (r.route === '') r.route = m.route;
+    r.phase = Phase.IN_FLIGHT;
+    return {
+      activation: ACT_NAMES[this.effectiveActivation(r, member)],
+      route: r.route,
+      setCookie: !r.sticky && (r.ruleSetCookie || lb.config.setSessionCookie) ? this.stickinessCookie(m, r.secure) : null,
+    };
+  }
+
+  /** Ends the attempt: counters, lb_value after-return rule, member state and recoverability (§3.6, §5.3, §5.6). */
+  endAttempt(r: LbRequest, member: number, outcome: AttemptOutcome): void {
+    if (r.phase !== Phase.IN_FLIGHT || r.member !== member) {
+      throw new Error(`lb ${this.lb.name}: endAttempt(${member}) without a matching startAttempt`);
+    }
+    const m = this.members[member];
+    const lb = this.lb;
+    const local = r.local;
+    const now = this.clock.now();
+    if (lb.busy > 0) lb.busy--;
+    if (m.busy > 0) m.busy--;
+    m.transferred += outcome.bytesSent;
+    m.read += outcome.bytesReceived;
+    if (lb.method === Method.TRAFFIC) {
+      m.lbValue += (outcome.bytesSent + outcome.bytesReceived) * m.lbMult;
+    } else if (lb.method === Method.BUSYNESS) {
+      m.lbValue = m.lbValue >= m.lbMult ? m.lbValue - m.lbMult : 0;
+    }
+    // Provisionally OK unless in global error; refined per outcome below.
+    if (m.state !== State.ERROR) {
+      m.state = State.OK;
+      local[member] = State.OK;
+    }
+    switch (outcome.kind) {
+      case 'success':
+        m.state = State.OK;
+        local[member] = State.OK;
+        m.firstErrorTime = 0;
+        m.lastErrorTime = 0;
+        break;
+      case 'client_error':
+      case 'too_large':
+        // Never the member's fault: it stays OK, but this request does not go back to it.
+        m.state = State.OK;
+        local[member] = State.ERROR;
+        m.firstErrorTime = 0;
+        m.lastErrorTime = 0;
+        m.clientErrors++;
+        break;
+      case 'fail_status':
+        if (outcome.status > 0) {
+          this.globalError(m, now);
+        } else {
+          m.state = State.OK;
+          m.firstErrorTime = 0;
+          m.lastErrorTime = 0;
+        }
+        local[member] = State.ERROR;
+        break;
+      case 'reply_timeout':
+        m.replyTimeouts++;
+        if (m.replyTimeouts > lb.maxReplyTimeouts) this.globalError(m, now);
+        local[member] = State.ERROR;
+        break;
+      case 'protocol':
+        local[member] = State.ERROR;
+        break;
+      case 'busy':
+        m.state = State.BUSY;
+        local[member] = State.BUSY;
+        break;
+      case 'connect':
+      case 'read':
+        // Global only if nothing else is in flight on the member, or the error has lingered too long.
+        m.errors++;
+        if (
+          m.busy === 0 ||
+          lb.errorEscalationTimeSec === 0 ||
+          (m.firstErrorTime > 0 && now - m.firstErrorTime >= lb.errorEscalationTimeSec * 1000)
+        ) {
+          m.state = State.ERROR;
+        }
+        local[member] = State.ERROR;
+        if (m.firstErrorTime === 0) m.firstErrorTime = now;
+        m.lastErrorTime = now;
+        break;
+    }
+    r.lastStatus = outcomeStatus(outcome);
+    if (outcome.kind !== 'success') r.reason = outcome.kind;
+    r.recoverable = outcomeRecoverable(outcome, m.recoveryOptions, r.httpMethod);
+    r.attempts++;
+    r.phase = Phase.SELECT;
+  }
+
+  // ---------------------------------------------------------------- management (status worker)
+
+  /** Changes the activation; any change resets all lb_values (not for Busyness). */
+  setActivation(i: number, a: ActCode): boolean {
+    const m = this.members[i];
+    if (m.activation === a) return false;
+    m.activation = a;
+    m.disabledSince = a === Act.DISABLED ? this.clock.now() : 0;
+    if (this.lb.method !== Method.BUSYNESS) for (const x of this.members) x.lbValue = 0;
+    return true;
+  }
+
+  /** Changes the lbfactor (≥ 1) and recomputes every lb_mult; lb_values stay. */
+  setLbFactor(i: number, f: number): boolean {
+    const m = this.members[i];
+    if (!Number.isInteger(f) || f < 1 || m.lbfactor === f) return false;
+    m.lbfactor = f;
+    this.updateLbMults();
+    return true;
+  }
+
+  /** Changes the route; an empty domain is derived from the new route (§6.5 vwn). Uniqueness is not enforced, as in mod_jk. */
+  setRoute(i: number, route: string): boolean {
+    const m = this.members[i];
+    if (m.route === route) return false;
+    m.route = route;
+    if (m.domain === '') m.domain = domainOfRoute(route);
+    this.rebuildRouteIndex();
+    return true;
+  }
+
+  /** Status "reset" (§6.7): all members and the lb's max_busy, or only member i. */
+  reset(i?: number): void {
+    const now = this.clock.now();
+    if (i === undefined) {
+      this.lb.maxBusy = 0;
+      this.lb.lastResetTime = now;
+      for (const m of this.members) m.resetCounters(now);
+    } else {
+      this.members[i].resetCounters(now);
+    }
+  }
+
+  /** Status "recover" (§6.7): an ERROR member → RECOVER at the current max lb_value. */
+  recover(i: number): boolean {
+    const m = this.members[i];
+    if (m.state !== State.ERROR) return false;
+    if (this.lb.method !== Method.BUSYNESS) m.lbValue = maxLbValue(this.members);
+    m.replyTimeouts = 0;
+    m.state = State.RECOVER;
+    return true;
+  }
+
+  /** Runs maintenance if at least one interval passed since the last run (§3.11). */
+  maintain(): void {
+    if (this.maintainSec <= 0) return;
+    const lb = this.lb;
+    const now = this.clock.now();
+    const interval = this.maintainSec * 1000;
+    const elapsed = now - lb.lastMaintainTime;
+    if (elapsed < interval) return;
+    lb.lastMaintainTime = now;
+    const curmax = decay(this.members, lb.method, Math.floor(elapsed / interval));
+    if (recoverMembers(this.members, lb.method, curmax, now, lb.recoverTimeSec, lb.errorEscalationTimeSec) === 0) {
+      forceRecovery(this.members, null);
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private startRound(r: LbRequest): void {
+    // Local failure marks are forgotten; shared state may have changed while we slept.
+    const local = r.local;
+    for (let i = 0; i < this.members.length; i++) local[i] = this.members[i].state;
+    r.attempts = 0;
+    r.phase = Phase.SELECT;
+  }
+
+  private finish(r: LbRequest): Step {
+    if (r.phase !== Phase.DONE) {
+      r.phase = Phase.DONE;
+      const local = r.detachLocal();
+      if (local.length === this.members.length && this.statePool.length < POOL_MAX) this.statePool.push(local);
+    }
+    return { kind: 'done', status: r.lastStatus, reason: r.reason };
+  }
+
+  private globalError(m: MemberRuntime, now: number): void {
+    m.errors++;
+    m.state = State.ERROR;
+    m.firstErrorTime = now;
+    m.lastErrorTime = now;
+  }
+
+  /** §3.13: `<cookie>=.<route>;PATH=<path>;HttpOnly[;Secure]`, with the lb's cookie name and path. */
+  private stickinessCookie(m: MemberRuntime, secure: boolean): string {
+    const cfg = this.lb.config;
+    const path = cfg.sessionCookiePath === '' ? '' : ';PATH=' + cfg.sessionCookiePath;
+    return cfg.sessionCookie + '=.' + m.route + path + ';HttpOnly' + (secure ? ';Secure' : '');
+  }
+
+  private rebuildRouteIndex(): void {
+    const index = new Map<string, number>();
+    // The first member with a route wins, as mod_jk's linear search does.
+    for (const m of this.members) if (!index.has(m.route)) index.set(m.route, m.index);
+    this.routeIndex = index;
+  }
+
+  private updateLbMults(): void {
+    const mults = lbMults(this.members.map((m) => m.lbfactor));
+    for (const m of this.members) m.lbMult = mults[m.index];
+  }
+
+  /** Activation overrides of a rule (active, then disabled, then stopped: the last wins), computed once per rule. */
+  private overridesFor(rule: RuleExtensions): Int8Array | null {
+    let o = this.overridesByRule.get(rule);
+    if (o !== undefined) return o;
+    o = null;
+    const lists: [readonly string[], ActCode][] = [
+      [rule.active, Act.ACTIVE],
+      [rule.disabled, Act.DISABLED],
+      [rule.stopped, Act.STOPPED],
+    ];
+    for (const [names, act] of lists) {
+      for (const name of names) {
+        const m = this.byName.get(name);
+        if (m === undefined) continue;
+        if (o === null) o = new Int8Array(this.members.length).fill(-1);
+        o[m.index] = act;
+      }
+    }
+    this.overridesByRule.set(rule, o);
+    return o;
+  }
+}
