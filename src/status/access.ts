@@ -1,0 +1,49 @@
+/**
+ * Who may do what (§6.4 plus jkbalancer's rules):
+ * - `user` list non-empty: every request needs an authenticated user from the list (mod_jk).
+ * - changes (edit/update/reset/recover) need valid Basic credentials when a credentials file is
+ *   configured, and otherwise come only from loopback clients;
+ * - a change the browser marks as cross-site (Sec-Fetch-Site, Origin) is refused, so a link or form
+ *   on another site cannot drain a member through a logged-in or local browser.
+ */
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.toLowerCase();
+  if (a === '::1') return true;
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/** Basic credentials from the Authorization header, or null when absent or malformed. */
+export function basicCredentials(req: IncomingMessage): { user: string; password: string } | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const m = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * True when a browser tells us the request comes from another site: `Sec-Fetch-Site` cross-site or
+ * same-site, or an `Origin` that is not this request's own scheme://host. Non-browser clients
+ * (curl, scripts) send neither header and are not affected.
+ */
+export function isCrossSite(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const host = req.headers.host;
+  return !host || origin.toLowerCase() !== `${scheme}://${host}`.toLowerCase();
+}
+
+export function userAllowed(user: string, allowed: readonly string[], caseInsensitive: boolean): boolean {
+  return caseInsensitive ? allowed.some((u) => u.toLowerCase() === user.toLowerCase()) : allowed.includes(user);
+}

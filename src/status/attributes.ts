@@ -1,0 +1,297 @@
+/**
+ * The attributes the status worker can change (jkstatus update codes, §6.5), in one table:
+ * the update code, the output/persistence key, how a raw parameter is parsed and checked, how the
+ * current and the workers-file values are read, and how a new value is applied to the runtime.
+ * The update command, the "overrides" display and the persisted state all go through this table,
+ * so a field cannot be settable in one place and forgotten in another.
+ */
+import type { Balancer, LbRuntime } from '../routing/balancer.js';
+import { domainOfRoute, type MemberRuntime } from '../routing/member.js';
+import { ACT_NAMES, METHOD_NAMES, type ActCode, type MethodCode } from '../routing/types.js';
+
+export type AttrValue = string | number | boolean;
+
+/** Largest integer mod_jk's `int` fields can hold; bigger numbers are refused as malformed. */
+const INT_MAX = 2_147_483_647;
+/** mod_jk keeps route, domain, redirect and host in 64-byte shared-memory strings. */
+export const MAX_STRING_BYTES = 63;
+
+export const LOCK_NAMES = ['Optimistic', 'Pessimistic'] as const;
+
+/** Result of parsing one raw parameter value. `ignore`: valid syntax, out of range → left unchanged (§6.5). */
+export type Parsed = { kind: 'value'; value: AttrValue } | { kind: 'ignore' } | { kind: 'invalid'; reason: string };
+
+type ValueKind = 'int' | 'string' | 'activation' | 'bool' | 'method' | 'lock' | 'packet';
+
+interface AttributeBase {
+  /** Output / persistence key (txt key name). */
+  readonly key: string;
+  /** jkstatus update parameter name. */
+  readonly code: string;
+  readonly kind: ValueKind;
+  /** Smallest accepted value for integers (mod_jk's range check). */
+  readonly min: number;
+}
+
+export interface MemberAttribute extends AttributeBase {
+  /** Accepted by the "one attribute for all members" form (§6.6): all but host and port. */
+  readonly allMembers: boolean;
+  current(m: MemberRuntime): AttrValue;
+  configured(m: MemberRuntime): AttrValue;
+}
+
+export interface LbAttribute extends AttributeBase {
+  current(lb: LbRuntime): AttrValue;
+  configured(lb: LbRuntime): AttrValue;
+}
+
+function memberInt(
+  key: string,
+  code: string,
+  min: number,
+  prop: keyof MemberRuntime,
+  configured: (m: MemberRuntime) => number,
+): MemberAttribute {
+  return { key, code, kind: 'int', min, allMembers: true, current: (m) => m[prop] as number, configured };
+}
+
+function memberString(key: string, code: string, prop: 'route' | 'redirect' | 'host', allMembers = true): MemberAttribute {
+  return { key, code, kind: 'string', min: 0, allMembers, current: (m) => m[prop], configured: (m) => m.config[prop] };
+}
+
+export const MEMBER_ATTRIBUTES: readonly MemberAttribute[] = [
+  {
+    key: 'activation',
+    code: 'vwa',
+    kind: 'activation',
+    min: 0,
+    allMembers: true,
+    current: (m) => ACT_NAMES[m.activation],
+    // A member configured with port 0 is forced to Stopped at startup (§2.3): that is its file value.
+    configured: (m) => (m.config.port === 0 ? 'STP' : m.config.activation),
+  },
+  memberInt('lbfactor', 'vwf', 1, 'lbfactor', (m) => m.config.lbfactor),
+  memberString('route', 'vwn', 'route'),
+  memberString('redirect', 'vwr', 'redirect'),
+  {
+    key: 'domain',
+    code: 'vwc',
+    kind: 'string',
+    min: 0,
+    allMembers: true,
+    current: (m) => m.domain,
+    // An empty configured domain is derived from the route at startup (§2.3).
+    configured: (m) => m.config.domain || domainOfRoute(m.config.route),
+  },
+  memberInt('distance', 'vwd', 0, 'distance', (m) => m.config.distance),
+  memberString('host', 'vahst', 'host', false),
+  { ...memberInt('port', 'vaprt', 0, 'port', (m) => m.config.port), allMembers: false },
+  memberInt('connection_pool_timeout', 'vacpt', 0, 'connectionPoolTimeoutSec', (m) => m.config.connectionPoolTimeoutSec),
+  memberInt('ping_timeout', 'vapng', 0, 'pingTimeoutMs', (m) => m.config.ping.pingTimeoutMs),
+  memberInt('connect_timeout', 'vact', 0, 'connectTimeoutMs', (m) => m.config.ping.connectTimeoutMs),
+  memberInt('prepost_timeout', 'vapt', 0, 'prepostTimeoutMs', (m) => m.config.ping.prepostTimeoutMs),
+  memberInt('reply_timeout', 'vart', 0, 'replyTimeoutMs', (m) => m.config.replyTimeoutMs),
+  memberInt('retries', 'var', 1, 'retries', (m) => m.config.retries),
+  memberInt('retry_interval', 'vari', 1, 'retryIntervalMs', (m) => m.config.retryIntervalMs),
+  memberInt('connection_ping_interval', 'vacpi', 1, 'connectionPingIntervalSec', (m) => m.config.ping.intervalSec),
+  memberInt('recovery_options', 'varo', 0, 'recoveryOptions', (m) => m.config.recoveryOptions),
+  memberInt('busy_limit', 'vabl', 0, 'busyLimit', (m) => m.config.busyLimit),
+  { ...memberInt('max_packet_size', 'vamps', 8192, 'maxPacketSize', (m) => m.config.maxPacketSize), kind: 'packet' },
+];
+
+export const LB_ATTRIBUTES: readonly LbAttribute[] = [
+  { key: 'sticky_session', code: 'vls', kind: 'bool', min: 0, current: (l) => l.stickySession, configured: (l) => l.config.stickySession },
+  {
+    key: 'sticky_session_force',
+    code: 'vlf',
+    kind: 'bool',
+    min: 0,
+    current: (l) => l.stickySessionForce,
+    configured: (l) => l.config.stickySessionForce,
+  },
+  { key: 'method', code: 'vlm', kind: 'method', min: 0, current: (l) => METHOD_NAMES[l.method], configured: (l) => l.config.method },
+  { key: 'lock', code: 'vll', kind: 'lock', min: 0, current: (l) => LOCK_NAMES[l.lock], configured: (l) => l.config.lock },
+  { key: 'retries', code: 'vlr', kind: 'int', min: 1, current: (l) => l.retries, configured: (l) => l.config.retries },
+  {
+    key: 'retry_interval',
+    code: 'vlri',
+    kind: 'int',
+    min: 1,
+    current: (l) => l.retryIntervalMs,
+    configured: (l) => l.config.retryIntervalMs,
+  },
+  { key: 'recover_time', code: 'vlt', kind: 'int', min: 1, current: (l) => l.recoverTimeSec, configured: (l) => l.config.recoverTimeSec },
+  {
+    key: 'error_escalation_time',
+    code: 'vlee',
+    kind: 'int',
+    min: 1,
+    current: (l) => l.errorEscalationTimeSec,
+    configured: (l) => l.config.errorEscalationTimeSec,
+  },
+  {
+    key: 'max_reply_timeouts',
+    code: 'vlx',
+    kind: 'int',
+    min: 0,
+    current: (l) => l.maxReplyTimeouts,
+    configured: (l) => l.config.maxReplyTimeouts,
+  },
+];
+
+export const MEMBER_BY_CODE = new Map(MEMBER_ATTRIBUTES.map((a) => [a.code, a]));
+export const MEMBER_BY_KEY = new Map(MEMBER_ATTRIBUTES.map((a) => [a.key, a]));
+export const LB_BY_CODE = new Map(LB_ATTRIBUTES.map((a) => [a.code, a]));
+export const LB_BY_KEY = new Map(LB_ATTRIBUTES.map((a) => [a.key, a]));
+
+const ACT_BY_CHAR: Record<string, string> = { a: 'ACT', '0': 'ACT', d: 'DIS', '1': 'DIS', s: 'STP', '2': 'STP' };
+const METHOD_BY_CHAR: Record<string, string> = {
+  r: 'Request', '0': 'Request', t: 'Traffic', '1': 'Traffic', b: 'Busyness', '2': 'Busyness',
+  s: 'Sessions', '3': 'Sessions', n: 'Next', '4': 'Next',
+};
+const LOCK_BY_CHAR: Record<string, string> = { o: 'Optimistic', '0': 'Optimistic', p: 'Pessimistic', '1': 'Pessimistic' };
+
+/** Boolean spellings of §1.7; anything else is refused (mod_jk would silently keep the old value). */
+function parseBool(raw: string): boolean | null {
+  const lower = raw.toLowerCase();
+  const c = lower.charAt(0);
+  if (lower === 'off' || c === 'f' || c === 'n' || raw === '0') return false;
+  if (lower === 'on' || c === 't' || c === 'y' || raw === '1') return true;
+  return null;
+}
+
+/** Characters that would break cookies, log lines or the txt/prop formats. */
+const UNSAFE_STRING = /[\u0000-\u0020\u007f;,]/;
+
+/**
+ * Parse one raw update value for an attribute. Malformed input (not a decimal integer, unknown
+ * enumeration letter, over-long or unsafe string) is `invalid`; a well-formed value outside mod_jk's
+ * range is `ignore` (mod_jk leaves the attribute unchanged, §6.5).
+ */
+export function parseAttributeValue(attr: AttributeBase, raw: string): Parsed {
+  switch (attr.kind) {
+    case 'int':
+    case 'packet': {
+      if (!/^[+-]?\d{1,10}$/.test(raw)) return { kind: 'invalid', reason: 'not a decimal integer' };
+      let n = Number(raw);
+      if (n > INT_MAX || n < -INT_MAX - 1) return { kind: 'invalid', reason: 'number out of range' };
+      if (attr.kind === 'packet') {
+        n = Math.ceil(n / 1024) * 1024;
+        return n >= 8192 && n <= 65536 ? { kind: 'value', value: n } : { kind: 'ignore' };
+      }
+      return n >= attr.min ? { kind: 'value', value: n } : { kind: 'ignore' };
+    }
+    case 'string':
+      if (Buffer.byteLength(raw) > MAX_STRING_BYTES) return { kind: 'invalid', reason: 'too long' };
+      if (UNSAFE_STRING.test(raw)) return { kind: 'invalid', reason: 'contains whitespace, control characters, ; or ,' };
+      return { kind: 'value', value: raw };
+    case 'bool': {
+      const b = parseBool(raw);
+      return b === null ? { kind: 'invalid', reason: 'not a boolean' } : { kind: 'value', value: b };
+    }
+    case 'activation':
+    case 'method':
+    case 'lock': {
+      const table = attr.kind === 'activation' ? ACT_BY_CHAR : attr.kind === 'method' ? METHOD_BY_CHAR : LOCK_BY_CHAR;
+      const v = table[raw.charAt(0).toLowerCase()];
+      return v === undefined ? { kind: 'invalid', reason: `unknown ${attr.kind}` } : { kind: 'value', value: v };
+    }
+  }
+}
+
+/** Check a stored (persisted) value: right type and range. Returns the value or null. */
+export function checkStoredValue(attr: AttributeBase, value: unknown): AttrValue | null {
+  if (attr.kind === 'bool') return typeof value === 'boolean' ? value : null;
+  if (attr.kind === 'int' || attr.kind === 'packet') {
+    if (typeof value !== 'number' || !Number.isInteger(value)) return null;
+    const p = parseAttributeValue(attr, String(value));
+    return p.kind === 'value' && p.value === value ? value : null;
+  }
+  if (typeof value !== 'string') return null;
+  if (attr.kind === 'string') return parseAttributeValue(attr, value).kind === 'value' ? value : null;
+  const p = parseAttributeValue(attr, value);
+  return p.kind === 'value' && p.value === value ? value : null;
+}
+
+/**
+ * Apply a new value to a member with mod_jk's side effects: an activation change resets the
+ * lb_values (Balancer.setActivation), an lbfactor change recomputes all multipliers
+ * (setLbFactor), a route change derives the domain when the member has none (§6.5).
+ */
+export function applyMemberAttribute(b: Balancer, m: MemberRuntime, key: string, value: AttrValue): void {
+  switch (key) {
+    case 'activation':
+      b.setActivation(m.index, ACT_NAMES.indexOf(value as (typeof ACT_NAMES)[number]) as ActCode);
+      return;
+    case 'lbfactor':
+      b.setLbFactor(m.index, value as number);
+      return;
+    case 'route':
+      b.setRoute(m.index, value as string);
+      return;
+    case 'redirect':
+      m.redirect = value as string;
+      return;
+    case 'domain':
+      m.domain = value as string;
+      return;
+    case 'host':
+      m.host = value as string;
+      return;
+  }
+  const n = value as number;
+  switch (key) {
+    case 'distance': m.distance = n; return;
+    case 'port': m.port = n; return;
+    case 'connection_pool_timeout': m.connectionPoolTimeoutSec = n; return;
+    case 'ping_timeout': m.pingTimeoutMs = n; return;
+    case 'connect_timeout': m.connectTimeoutMs = n; return;
+    case 'prepost_timeout': m.prepostTimeoutMs = n; return;
+    case 'reply_timeout': m.replyTimeoutMs = n; return;
+    case 'retries': m.retries = n; return;
+    case 'retry_interval': m.retryIntervalMs = n; return;
+    case 'connection_ping_interval': m.connectionPingIntervalSec = n; return;
+    case 'recovery_options': m.recoveryOptions = n; return;
+    case 'busy_limit': m.busyLimit = n; return;
+    case 'max_packet_size': m.maxPacketSize = n; return;
+  }
+  throw new Error(`unknown member attribute ${key}`);
+}
+
+export function applyLbAttribute(lb: LbRuntime, key: string, value: AttrValue): void {
+  switch (key) {
+    case 'sticky_session': lb.stickySession = value as boolean; return;
+    case 'sticky_session_force': lb.stickySessionForce = value as boolean; return;
+    case 'method': lb.method = METHOD_NAMES.indexOf(value as (typeof METHOD_NAMES)[number]) as MethodCode; return;
+    case 'lock': lb.lock = value === 'Pessimistic' ? 1 : 0; return;
+    case 'retries': lb.retries = value as number; return;
+    case 'retry_interval': lb.retryIntervalMs = value as number; return;
+    case 'recover_time': lb.recoverTimeSec = value as number; return;
+    case 'error_escalation_time': lb.errorEscalationTimeSec = value as number; return;
+    case 'max_reply_timeouts': lb.maxReplyTimeouts = value as number; return;
+  }
+  throw new Error(`unknown lb attribute ${key}`);
+}
+
+/** Fields whose runtime value differs from the workers file: key → {config, current}. */
+export type Overrides = Record<string, { config: AttrValue; current: AttrValue }>;
+
+export function memberOverrides(m: MemberRuntime): Overrides {
+  const out: Overrides = {};
+  for (const a of MEMBER_ATTRIBUTES) {
+    const current = a.current(m);
+    const config = a.configured(m);
+    if (current !== config) out[a.key] = { config, current };
+  }
+  return out;
+}
+
+export function lbOverrides(lb: LbRuntime): Overrides {
+  const out: Overrides = {};
+  for (const a of LB_ATTRIBUTES) {
+    const current = a.current(lb);
+    const config = a.configured(lb);
+    if (current !== config) out[a.key] = { config, current };
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+/** What one status request produces, independent of the output format. */
+import type { AjpView, LbView } from './view.js';
+
+export const COMMANDS = ['list', 'show', 'edit', 'update', 'reset', 'recover', 'version', 'dump'] as const;
+export type Command = (typeof COMMANDS)[number];
+export const MIMES = ['html', 'xml', 'txt', 'prop', 'json'] as const;
+export type Mime = (typeof MIMES)[number];
+
+/** Commands that change state or show a change form: refused in read-only mode (§6.3). */
+export const CHANGE_COMMANDS: ReadonlySet<Command> = new Set(['edit', 'update', 'reset', 'recover']);
+
+export interface Result {
+  readonly type: 'OK' | 'ERROR';
+  readonly message: string;
+}
+
+export const OK_RESULT: Result = { type: 'OK', message: 'Action finished' };
+
+export interface StatusReport {
+  /** Valid command, or null when the request was refused before the command was known to be valid. */
+  readonly cmd: Command | null;
+  /** Server line: printed for list, show, edit, version, dump. */
+  readonly server: { readonly name: string; readonly port: number } | null;
+  /** Time and software lines: printed for list, show, version, dump. */
+  readonly head: { readonly nowMs: number; readonly webServer: string; readonly jkVersion: string } | null;
+  /** cmd=list: null members are hidden by opt (or there are none). */
+  readonly listing: { readonly lbs: readonly LbView[] | null; readonly ajps: readonly AjpView[] | null } | null;
+  /** cmd=show: the one worker, printed without the balancers/ajp_workers wrapper (as mod_jk does). */
+  readonly shown: { readonly lb: LbView } | { readonly ajp: AjpView } | null;
+  /** cmd=dump: workers.properties as loaded, secrets removed. */
+  readonly dump: readonly (readonly [string, string])[] | null;
+  readonly result: Result;
+}
