@@ -96,6 +96,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
   let failovers = '';
   let finalStatus = 0;
   let reason = '';
+  let answered = false;
 
   for (;;) {
     const step = balancer.next(r);
@@ -137,13 +138,13 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     env.observer.attemptEnd(target.name, m.name, outcome.kind, outcome.bytesSent, outcome.bytesReceived);
     balancer.endAttempt(r, i, outcome);
     member = m.name;
+    answered = outcome.responseStarted;
     if (outcome.kind !== 'success' && outcome.kind !== 'client_error') {
       failovers = failovers ? `${failovers},${m.name}:${outcome.kind}` : `${m.name}:${outcome.kind}`;
       env.observer.failover(target.name, outcome.kind);
     }
   }
 
-  const answered = outcome.kind === 'success' || outcome.responseStarted;
   if (!answered) {
     member = '';
     if (clientGone) finalStatus = finalStatus || 499;
