@@ -199,3 +199,13 @@ export function drive(
     b.endAttempt(r, s.member, respond(name, r));
   }
 }
+
+/** Starts a request and its first attempt, leaving it in flight; returns the request and member index. */
+export function hold(b: Balancer, v: RequestView = view()): { r: LbRequest; member: number; info: AttemptInfo } {
+  const r = b.begin(v);
+  const s = b.next(r);
+  if (s.kind !== 'attempt') throw new Error(`expected an attempt, got ${JSON.stringify(s)}`);
+  const info = b.startAttempt(r, s.member);
+  if (info === null) throw new Error('attempt refused as busy');
+  return { r, member: s.member, info };
+}
