@@ -31,8 +31,6 @@ export class AjpConnection {
   broken = false;
   /** When it last finished a request or probe (pool clock). */
   lastUsedMs: number;
-  /** Requests this connection has carried (0 = fresh). */
-  uses = 0;
   /** Called once when the connection breaks while idle (the pool removes it). */
   onIdleBroken: (() => void) | null = null;
 
@@ -122,7 +120,12 @@ export class AjpConnection {
       return;
     }
     try {
-      this.splitter.push(chunk, (payload) => this.listener?.onPacket(payload));
+      this.splitter.push(chunk, (payload) => {
+        const l = this.listener;
+        // A packet after the request ended (or after a CPong) is one nobody asked for.
+        if (l === null) throw new Error('unexpected AJP packet on an idle connection');
+        l.onPacket(payload);
+      });
     } catch (err) {
       this.markBroken(err as Error);
     }

@@ -1,0 +1,117 @@
+/** Builders for the AJP13 transport tests: a member config, a forward request, bodies, reply readers. */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { MemberConfig, PingConfig } from '../../../../src/config/model.js';
+import type { BackendResponse, ForwardRequest, RequestBody } from '../../../../src/proxy/transport.js';
+
+export function member(over: Partial<Omit<MemberConfig, 'ping'>> & { ping?: Partial<PingConfig> } = {}): MemberConfig {
+  const { ping, ...rest } = over;
+  return {
+    name: 'n1',
+    type: 'ajp13',
+    host: '127.0.0.1',
+    port: 8009,
+    tls: false,
+    source: '',
+    lbfactor: 1,
+    distance: 0,
+    route: 'n1',
+    domain: '',
+    redirect: '',
+    activation: 'ACT',
+    socketTimeoutSec: 0,
+    socketConnectTimeoutMs: 2000,
+    socketKeepalive: false,
+    connectionPoolSize: 4,
+    connectionPoolMinsize: 0,
+    connectionPoolTimeoutSec: 0,
+    connectionAcquireTimeoutMs: 200,
+    ping: { connectTimeoutMs: 0, prepostTimeoutMs: 0, intervalSec: 0, pingTimeoutMs: 10000, mode: '', ...ping },
+    replyTimeoutMs: 0,
+    retries: 2,
+    retryIntervalMs: 100,
+    recoveryOptions: 0,
+    failOnStatus: [],
+    busyLimit: 0,
+    maxPacketSize: 8192,
+    secret: '',
+    drainIdleSec: 0,
+    drainDeadlineSec: 0,
+    source_ref: { file: 'workers.properties', line: 1 },
+    ...rest,
+  };
+}
+
+/** A body of known bytes (length = byte count, or -1 for "chunked"). */
+export function bufferBody(data: Buffer, chunked = false): RequestBody {
+  return streamBody(() => Readable.from([data]), chunked ? -1 : data.length);
+}
+
+export function streamBody(make: () => Readable, length: number): RequestBody {
+  let bytesRead = 0;
+  return {
+    length,
+    open() {
+      const s = make();
+      s.on('data', (c: Buffer) => (bytesRead += c.length));
+      return s;
+    },
+    get bytesRead() {
+      return bytesRead;
+    },
+  };
+}
+
+export const noBody: RequestBody = { length: 0, open: () => Readable.from([]), bytesRead: 0 };
+
+/** `total` pseudo-random bytes in 64 KiB pieces, generated lazily; sha256 known up front. */
+export function generatedBody(total: number, chunked = false): { body: RequestBody; sha256: string } {
+  const piece = Buffer.alloc(65536);
+  for (let i = 0; i < piece.length; i++) piece[i] = (i * 7 + 13) & 0xff;
+  const hash = createHash('sha256');
+  for (let left = total; left > 0; left -= piece.length) hash.update(piece.subarray(0, Math.min(left, piece.length)));
+  const make = (): Readable =>
+    Readable.from(
+      (function* () {
+        for (let left = total; left > 0; left -= piece.length) yield Buffer.from(piece.subarray(0, Math.min(left, piece.length)));
+      })(),
+    );
+  return { body: streamBody(make, chunked ? -1 : total), sha256: hash.digest('hex') };
+}
+
+export function request(over: Partial<ForwardRequest> = {}): ForwardRequest {
+  return {
+    method: 'GET',
+    url: '/app/echo',
+    httpVersion: '1.1',
+    headers: ['host', 'example.test'],
+    body: noBody,
+    remoteAddress: '10.1.2.3',
+    remotePort: 40404,
+    serverName: 'example.test',
+    serverPort: 8080,
+    secure: false,
+    activation: 'ACT',
+    route: '',
+    replyTimeoutMs: 0,
+    signal: new AbortController().signal,
+    ...over,
+  };
+}
+
+export async function readAll(res: BackendResponse): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of res.body) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+export async function readJson(res: BackendResponse): Promise<Record<string, unknown>> {
+  return JSON.parse((await readAll(res)).toString('utf8')) as Record<string, unknown>;
+}
+
+/** All values of a response header (case-insensitive). */
+export function headerValues(res: BackendResponse, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < res.headers.length; i += 2) if (res.headers[i].toLowerCase() === name.toLowerCase()) out.push(res.headers[i + 1]);
+  return out;
+}
