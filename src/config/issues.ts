@@ -54,8 +54,9 @@ export class Issues {
     else this.error(at, directive, message);
   }
 
+  /** In file and line order (the order they were found in follows worker creation). */
   get all(): readonly ConfigIssue[] {
-    return this.list;
+    return [...this.list].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   }
 
   get hasErrors(): boolean {
