@@ -49,7 +49,7 @@ public class JkTestServlet extends HttpServlet {
     }
 
     private static void echo(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        long sleepMs = longParam(req, "sleepMs", 0);
+        // The body is read before any getParameter(), which would swallow a form body.
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-256");
@@ -65,7 +65,7 @@ public class JkTestServlet extends HttpServlet {
                 bodyLength += n;
             }
         }
-        sleep(sleepMs);
+        sleep(longParam(req, "sleepMs", 0));
         Json headers = new Json();
         for (String name : Collections.list(req.getHeaderNames())) {
             headers.arr(name, Collections.list(req.getHeaders(name)));

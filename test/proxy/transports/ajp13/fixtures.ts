@@ -48,18 +48,7 @@ export function bufferBody(data: Buffer, chunked = false): RequestBody {
 }
 
 export function streamBody(make: () => Readable, length: number): RequestBody {
-  let bytesRead = 0;
-  return {
-    length,
-    open() {
-      const s = make();
-      s.on('data', (c: Buffer) => (bytesRead += c.length));
-      return s;
-    },
-    get bytesRead() {
-      return bytesRead;
-    },
-  };
+  return { length, open: make, bytesRead: 0 };
 }
 
 export const noBody: RequestBody = { length: 0, open: () => Readable.from([]), bytesRead: 0 };
