@@ -1,0 +1,45 @@
+/** `jkbalancer start`: option parsing here; the work is done by the data path's start(). */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { CliContext } from './context.js';
+import {
+  DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseListen, parseLogLevel, parseMillis, toStartOptions,
+  type StartFlags,
+} from './options.js';
+
+/** Turns a parser's Error into commander's "argument is invalid" message. */
+function arg<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+export function startCommand(program: Command, _ctx: CliContext): void {
+  program
+    .command('start')
+    .description('run the balancer')
+    .addOption(new Option('--workers <file>', 'workers.properties').env('JKB_WORKERS').default(DEFAULT_WORKERS_FILE))
+    .addOption(
+      new Option('--mounts <file>', 'uriworkermap.properties (default: uriworkermap.properties beside the workers file, if present)').env('JKB_MOUNTS'),
+    )
+    .addOption(new Option('--listen <host:port>', 'address to serve clients on').env('JKB_LISTEN').default(parseListen(DEFAULT_LISTEN), DEFAULT_LISTEN).argParser(arg(parseListen)))
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').env('JKB_LOG_LEVEL').default('info').argParser(arg(parseLogLevel)))
+    .option('--lenient', 'load anything mod_jk loads; its silent fallbacks become warnings')
+    .addOption(new Option('--state-file <file>', 'where live changes are kept (default: <workers file>.jkstate.json)').env('JKB_STATE_FILE'))
+    .option('--no-persist', 'do not keep live changes across restarts')
+    .addOption(new Option('--credentials <file>', 'credentials for the status worker').env('JKB_CREDENTIALS'))
+    .addOption(new Option('--metrics-listen <host:port>', 'separate address for /metrics').env('JKB_METRICS_LISTEN').argParser(arg(parseListen)))
+    .addOption(
+      new Option('--shutdown-timeout <ms>', 'grace period for in-flight requests on shutdown')
+        .default(DEFAULT_SHUTDOWN_TIMEOUT_MS)
+        .argParser(arg(parseMillis)),
+    )
+    .action(async (flags: StartFlags) => {
+      const options = toStartOptions(flags);
+      const { start } = await import('../proxy/start.js');
+      await start(options);
+    });
+}
