@@ -7,8 +7,10 @@ import type { StatusReport } from './report.js';
 import { datetimeText, timezoneText, unixSeconds } from './timefmt.js';
 import type { AjpView, Field, LbView, MapView } from './view.js';
 
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  return s.replace(/[&<>"']/g, (c) => ENTITIES[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 }
 
 /** Property names printed as attribute names by `dump` must be valid XML names. */

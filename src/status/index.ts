@@ -1,0 +1,383 @@
+/**
+ * The status worker (jkstatus, §6): one request handler for the URL API, its output formats
+ * (html, xml, txt, prop, json), live changes with persistence, and access control.
+ * The data path calls `handle` for requests whose mount rule points at a status worker.
+ */
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MountMap, StandaloneConfig, StatusConfig, WorkersConfig } from '../config/model.js';
+import type { Balancer } from '../routing/balancer.js';
+import type { MemberRuntime } from '../routing/member.js';
+import { basicCredentials, isCrossSite, isLoopback, userAllowed } from './access.js';
+import { MEMBER_BY_CODE } from './attributes.js';
+import type { Credentials } from './credentials.js';
+import { formatJson } from './format-json.js';
+import { formatProp, formatTxt } from './format-text.js';
+import { formatXml } from './format-xml.js';
+import { OPT, renderHtml, type EditTarget } from './html.js';
+import { leadingInt, parseQuery } from './params.js';
+import type { StateStore } from './persist.js';
+import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, type Command, type Mime, type Result, type StatusReport } from './report.js';
+import { applyAssignments, hasWildcard, planUpdate, unresolvableMessage, wildcardMatcher } from './update.js';
+import { ajpView, lbView, type ViewOptions } from './view.js';
+
+export { loadCredentials, hashPassword, parseCredentials, type Credentials } from './credentials.js';
+export { StateStore, applyState, emptyState, type PersistedState } from './persist.js';
+export { renderHtml, type HtmlInput } from './html.js';
+
+export interface StatusLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Supplied by the data path; read once per request (a reload may swap the configuration). */
+export interface StatusContext {
+  readonly workers: WorkersConfig;
+  readonly mounts: MountMap;
+  readonly balancers: ReadonlyMap<string, Balancer>;
+  readonly serverName: string;
+  readonly serverPort: number;
+  /** ms since the epoch. */
+  readonly startTime: number;
+  /** Persistence of live changes; null = --no-persist. */
+  readonly store: StateStore | null;
+  readonly logger: StatusLogger;
+  /** From --credentials; null = none (changes then only from loopback clients). */
+  readonly credentials: Credentials | null;
+  /** Extra JSON fields per member (e.g. drain progress), merged into each member of mime=json. */
+  readonly getMemberExtras?: (lb: Balancer, member: MemberRuntime) => object;
+  /** Client address when the socket's is not the client's (defaults to req.socket.remoteAddress). */
+  readonly remoteAddress?: (req: IncomingMessage) => string | undefined;
+  /** Host check for vahst/vaprt (defaults to a DNS lookup). */
+  readonly resolveHost?: (host: string) => Promise<boolean>;
+}
+
+export interface StatusWorker {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+const MSG = {
+  denied: 'Access denied.',
+  readOnly: 'This command is not allowed in read only mode.',
+  command: 'Invalid command.',
+  mime: 'Invalid mime type.',
+  parse: 'Error during parsing of URI',
+  noWorker: 'NULL or EMPTY worker param',
+  emptySub: 'EMPTY sub worker param',
+  unknownWorker: 'Could not find given worker',
+  unknownSub: 'could not find sub worker',
+  noSubs: 'worker type has no sub workers',
+  notImplemented: 'worker type not implemented',
+  wildcard: 'wildcard not allowed in sub worker for this command',
+  recover: 'Marking worker for recovery failed',
+  editForm: "Error in generating this worker's configuration form.",
+} as const;
+
+const CONTENT_TYPES: Record<Mime, string> = {
+  html: 'text/html; charset=utf-8',
+  xml: 'text/xml; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  prop: 'text/plain; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
+
+function findVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'jkbalancer' && pkg.version) return pkg.version;
+    } catch {
+      /* not here: look one directory up */
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+const VERSION = findVersion();
+
+async function dnsResolves(host: string): Promise<boolean> {
+  if (host === '') return false;
+  try {
+    await lookup(host);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The worker a command addresses (`w`, `sw`), after mod_jk's checks (§6.9 messages). */
+type Target =
+  | { kind: 'lb'; balancer: Balancer; sw: string | undefined; members: MemberRuntime[] }
+  | { kind: 'ajp'; config: StandaloneConfig }
+  | { kind: 'status' };
+
+function findTarget(ctx: StatusContext, params: ReadonlyMap<string, string>, cmd: Command): Target | { error: string } {
+  const w = params.get('w');
+  const sw = params.get('sw');
+  if (!w) return { error: MSG.noWorker };
+  if (sw === '') return { error: MSG.emptySub };
+  const wc = ctx.workers.list.includes(w) ? ctx.workers.workers.get(w) : undefined;
+  const balancer = wc?.type === 'lb' ? ctx.balancers.get(w) : undefined;
+  if (!wc || (wc.type === 'lb' && !balancer)) return { error: MSG.unknownWorker };
+  if (sw !== undefined) {
+    if (hasWildcard(sw) && cmd !== 'update') return { error: MSG.wildcard };
+    if (!balancer) return { error: MSG.noSubs };
+    const match = hasWildcard(sw) ? wildcardMatcher(sw) : (n: string) => n === sw;
+    const members = balancer.members.filter((m) => match(m.name));
+    if (members.length === 0) return { error: MSG.unknownSub };
+    return { kind: 'lb', balancer, sw, members };
+  }
+  if (balancer) return { kind: 'lb', balancer, sw, members: [] };
+  if (wc.type === 'status') return { kind: 'status' };
+  return { kind: 'ajp', config: wc as StandaloneConfig };
+}
+
+interface Who {
+  readonly user: string | null;
+  readonly remote: string | undefined;
+}
+
+export function createStatusWorker(cfg: StatusConfig, getContext: () => StatusContext): StatusWorker {
+  return {
+    handle(req, res) {
+      const ctx = getContext();
+      serve(cfg, ctx, req, res).catch((err: unknown) => {
+        ctx.logger.warn({ err: (err as Error)?.message ?? String(err), url: req.url }, 'status worker failed');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
+        }
+        res.end();
+      });
+    },
+  };
+}
+
+async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  try {
+    decodeURIComponent(path);
+  } catch {
+    // The one case mod_jk answers with an HTTP error (§6.1).
+    res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
+    res.end('Error during parsing of URI\n');
+    return;
+  }
+  const parsed = parseQuery(q < 0 ? '' : url.slice(q + 1));
+  const params = parsed.params;
+  const cmdRaw = params.get('cmd') ?? 'list';
+  const cmd = (COMMANDS as readonly string[]).includes(cmdRaw) ? (cmdRaw as Command) : null;
+  const mimeRaw = params.get('mime') ?? 'html';
+  const mime = (MIMES as readonly string[]).includes(mimeRaw) ? (mimeRaw as Mime) : null;
+  const opt = leadingInt(params.get('opt'));
+  const readOnly = cfg.readOnly || (opt & OPT.READ_ONLY) !== 0;
+  const isChange = cmd !== null && CHANGE_COMMANDS.has(cmd);
+  const remote = ctx.remoteAddress ? ctx.remoteAddress(req) : req.socket.remoteAddress;
+
+  // Authenticate only when something needs a user: mod_jk's user list, or a change with a credentials file.
+  const needUser = cfg.users.length > 0;
+  let user: string | null = null;
+  let challenge = false;
+  if (ctx.credentials && (needUser || (isChange && !readOnly))) {
+    const presented = basicCredentials(req);
+    if (presented && (await ctx.credentials.verify(presented.user, presented.password))) user = presented.user;
+    else challenge = true;
+  }
+  const who: Who = { user, remote };
+
+  const refuse = (message: string, status = 200): Promise<void> => {
+    if (message === MSG.denied) ctx.logger.warn({ user, remote, cmd: cmdRaw }, 'status access denied');
+    return send(res, req, status, mime, cfg, params, opt, readOnly, { cmd, result: { type: 'ERROR', message } }, null);
+  };
+
+  // Order of checks (§6.9): access → parsing → read-only → change gating → command → mime → worker.
+  if (needUser) {
+    if (!ctx.credentials) {
+      ctx.logger.warn({}, `status worker '${cfg.name}' has a user list but no credentials file is configured`);
+      return refuse(MSG.denied);
+    }
+    if (challenge) return refuse(MSG.denied, 401);
+    if (!userAllowed(user as string, cfg.users, cfg.userCaseInsensitive)) return refuse(MSG.denied);
+  }
+  if (parsed.error) {
+    ctx.logger.warn({ remote, problem: parsed.error }, 'status request refused');
+    return refuse(MSG.parse);
+  }
+  if (readOnly && isChange) return refuse(MSG.readOnly);
+  if (isChange) {
+    if (ctx.credentials) {
+      if (challenge) return refuse(MSG.denied, 401);
+    } else if (!isLoopback(remote)) {
+      return refuse(MSG.denied);
+    }
+    if (cmd !== 'edit' && isCrossSite(req)) return refuse(MSG.denied);
+  }
+  if (cmd === null) return refuse(MSG.command);
+  if (mime === null) return refuse(MSG.mime);
+
+  const send200 = (report: Partial<StatusReport>, edit: EditTarget | null = null) =>
+    send(res, req, 200, mime, cfg, params, opt, readOnly, { cmd, ...report }, edit);
+  const fail = (message: string) => send200({ result: { type: 'ERROR', message } });
+
+  const nowMs = Date.now();
+  const server = { name: ctx.serverName, port: ctx.serverPort };
+  const head = { nowMs, webServer: `jkbalancer/${VERSION} (Node.js ${process.version})`, jkVersion: `jkbalancer/${VERSION}` };
+  const viewOpts: ViewOptions = {
+    nowMs,
+    goodMask: cfg.goodMask,
+    badMask: cfg.badMask,
+    mounts: ctx.mounts,
+    hideMembers: (opt & OPT.HIDE_MEMBERS) !== 0,
+    hideMaps: (opt & OPT.HIDE_MAPS) !== 0,
+    startTime: ctx.startTime,
+    getMemberExtras: ctx.getMemberExtras,
+  };
+
+  if (cmd === 'list') {
+    const lbs: Balancer[] = [];
+    const ajps: StandaloneConfig[] = [];
+    for (const name of ctx.workers.list) {
+      const wc = ctx.workers.workers.get(name);
+      const b = ctx.balancers.get(name);
+      if (wc?.type === 'lb' && b) lbs.push(b);
+      else if (wc && wc.type !== 'lb' && wc.type !== 'status') ajps.push(wc);
+    }
+    return send200({
+      server,
+      head,
+      listing: {
+        lbs: opt & OPT.HIDE_LB ? null : lbs.map((b) => lbView(b, null, viewOpts)),
+        ajps: opt & OPT.HIDE_AJP ? null : ajps.map((c) => ajpView(c, viewOpts)),
+      },
+    });
+  }
+  if (cmd === 'version') return send200({ server, head });
+  if (cmd === 'dump') {
+    const dump = ctx.workers.properties.filter(([k]) => !k.endsWith('.secret'));
+    return send200({ server, head, dump });
+  }
+
+  const target = findTarget(ctx, params, cmd);
+  if ('error' in target) return fail(target.error);
+
+  switch (cmd) {
+    case 'show': {
+      if (target.kind === 'lb') {
+        const selected = target.sw === undefined ? null : target.members[0].index;
+        return send200({ server, head, shown: { lb: lbView(target.balancer, selected, viewOpts) } });
+      }
+      if (target.kind === 'ajp') return send200({ server, head, shown: { ajp: ajpView(target.config, viewOpts) } });
+      return send200({ server, head });
+    }
+    case 'edit': {
+      if (mime !== 'html') return send200({ server });
+      if (target.kind !== 'lb') return fail(MSG.editForm);
+      const att = params.get('att');
+      const attr = att === undefined ? null : MEMBER_BY_CODE.get(att);
+      if (attr === undefined || (attr && !attr.allMembers)) return fail(MSG.editForm);
+      const member = target.sw === undefined ? null : target.members[0].index;
+      const view = lbView(target.balancer, member, { ...viewOpts, hideMembers: false });
+      return send200({ server }, { lb: view, member: view.selected, att: target.sw === undefined ? attr : null });
+    }
+    case 'update':
+      return send200({ result: await update(ctx, params, target, who) });
+    case 'reset': {
+      if (target.kind !== 'lb') return fail(MSG.notImplemented);
+      const b = target.balancer;
+      if (target.sw === undefined) b.reset();
+      else b.reset(target.members[0].index);
+      ctx.logger.info({ ...who, lb: b.lb.name, member: target.sw ?? null, action: 'reset' }, 'status reset');
+      return send200({ result: OK_RESULT });
+    }
+    case 'recover': {
+      if (target.kind !== 'lb' || target.sw === undefined) return fail(MSG.recover);
+      const m = target.members[0];
+      if (!target.balancer.recover(m.index)) return fail(MSG.recover);
+      ctx.logger.info({ ...who, lb: target.balancer.lb.name, member: m.name, action: 'recover' }, 'status recover');
+      return send200({ result: OK_RESULT });
+    }
+  }
+}
+
+async function update(ctx: StatusContext, params: ReadonlyMap<string, string>, target: Target, who: Who): Promise<Result> {
+  if (target.kind !== 'lb') return { type: 'ERROR', message: MSG.notImplemented };
+  const b = target.balancer;
+  const first = planUpdate(params, b, target.sw);
+  if (!first.ok) return { type: 'ERROR', message: first.message };
+  const resolve = ctx.resolveHost ?? dnsResolves;
+  for (const h of first.hosts) {
+    if (!(await resolve(h.host))) return { type: 'ERROR', message: unresolvableMessage(h.host, h.port, h.member.name) };
+  }
+  // Plan again after the lookups: another request may have changed the balancer meanwhile.
+  const plan = first.hosts.length ? planUpdate(params, b, target.sw) : first;
+  if (!plan.ok) return { type: 'ERROR', message: plan.message };
+  const applied = applyAssignments(b, plan.assignments);
+  const lbName = b.lb.name;
+  for (const c of applied) {
+    ctx.logger.info({ ...who, lb: lbName, member: c.member?.name ?? null, field: c.key, old: c.old, new: c.value }, 'status change');
+    if (!ctx.store) continue;
+    if (c.member) ctx.store.recordMember(lbName, c.member.name, c.key, c.value, c.config);
+    else ctx.store.recordLb(lbName, c.key, c.value, c.config);
+  }
+  if (ctx.store && applied.length) {
+    try {
+      await ctx.store.save();
+    } catch (e) {
+      ctx.logger.warn({ err: (e as Error).message, path: ctx.store.path }, 'status change not persisted');
+      return { type: 'ERROR', message: `Update applied but not saved to the state file: ${(e as Error).message}` };
+    }
+  }
+  return OK_RESULT;
+}
+
+async function send(
+  res: ServerResponse,
+  req: IncomingMessage,
+  status: number,
+  mime: Mime | null,
+  cfg: StatusConfig,
+  params: ReadonlyMap<string, string>,
+  opt: number,
+  readOnly: boolean,
+  partial: Partial<StatusReport> & { cmd: Command | null },
+  edit: EditTarget | null,
+): Promise<void> {
+  const report: StatusReport = {
+    server: null,
+    head: null,
+    listing: null,
+    shown: null,
+    dump: null,
+    result: OK_RESULT,
+    ...partial,
+  };
+  let body: string;
+  // An unknown mime is answered in properties syntax, as mod_jk does (§6.2).
+  const format = mime ?? 'prop';
+  switch (format) {
+    case 'xml': body = formatXml(report, cfg); break;
+    case 'txt': body = formatTxt(report); break;
+    case 'prop': body = formatProp(report, cfg.prefix); break;
+    case 'json': body = formatJson(report); break;
+    case 'html': body = renderHtml({ report, cfg, path: (req.url ?? '/').split('?')[0], params, readOnly, opt, edit }); break;
+  }
+  const headers: Record<string, string> = {
+    'Content-Type': CONTENT_TYPES[format],
+    'Cache-Control': 'no-cache',
+    Pragma: 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Length': String(Buffer.byteLength(body)),
+  };
+  if (format === 'html') {
+    headers['X-Frame-Options'] = 'DENY';
+    headers['Content-Security-Policy'] = "default-src 'none'; style-src * 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  }
+  if (status === 401) headers['WWW-Authenticate'] = 'Basic realm="jkstatus"';
+  res.writeHead(status, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}

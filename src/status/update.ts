@@ -1,0 +1,166 @@
+/**
+ * cmd=update (§6.5, §6.6): turn the request's `v…` parameters into a checked list of assignments,
+ * then apply them. Everything is validated before anything is applied — a malformed value, an
+ * over-long string, a route already used by another member or an unresolvable host refuses the
+ * whole request (mod_jk applies what it can and stops at the first failure).
+ * A well-formed value outside mod_jk's range, or equal to the current one, is silently skipped.
+ */
+import type { Balancer } from '../routing/balancer.js';
+import type { MemberRuntime } from '../routing/member.js';
+import {
+  applyLbAttribute,
+  applyMemberAttribute,
+  LB_BY_CODE,
+  MAX_STRING_BYTES,
+  MEMBER_ATTRIBUTES,
+  MEMBER_BY_CODE,
+  MEMBER_BY_KEY,
+  parseAttributeValue,
+  type AttrValue,
+  type LbAttribute,
+  type MemberAttribute,
+} from './attributes.js';
+
+/** Parameters that are not update values (every update value starts with 'v', as in mod_jk). */
+const isUpdateParam = (key: string) => key.startsWith('v');
+
+export type Assignment =
+  | { readonly scope: 'lb'; readonly attr: LbAttribute; readonly value: AttrValue }
+  | { readonly scope: 'member'; readonly member: MemberRuntime; readonly attr: MemberAttribute; readonly value: AttrValue };
+
+export interface AppliedChange {
+  readonly member: MemberRuntime | null;
+  readonly key: string;
+  readonly old: AttrValue;
+  readonly value: AttrValue;
+  /** The workers-file value (for persistence). */
+  readonly config: AttrValue;
+}
+
+export type Plan =
+  | { readonly ok: true; readonly assignments: readonly Assignment[]; readonly hosts: readonly { member: MemberRuntime; host: string; port: number }[] }
+  | { readonly ok: false; readonly message: string };
+
+const FAIL = 'Update failed (at least partially)';
+const DOMAIN = MEMBER_BY_KEY.get('domain') as MemberAttribute;
+
+/** mod_jk's wording for strings that do not fit its 64-byte fields. */
+const STRING_NAMES: Record<string, string> = { route: 'route', redirect: 'redirect', domain: 'domain', host: 'host name' };
+
+/** `*` any sequence, `?` one character, case-sensitive, whole name (jk_wildchar_match). */
+export function wildcardMatcher(pattern: string): (name: string) => boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  return (name) => re.test(name);
+}
+
+export const hasWildcard = (sw: string) => /[*?]/.test(sw);
+
+function invalid(attr: MemberAttribute | LbAttribute, raw: string, reason: string, who: string): string {
+  if (attr.kind === 'string' && Buffer.byteLength(raw) > MAX_STRING_BYTES) {
+    return `${FAIL}: new ${STRING_NAMES[attr.key]} '${raw}' too long for ${who}, see log file for details.`;
+  }
+  return `${FAIL}: invalid value '${raw}' for ${attr.key} of ${who} (${reason}).`;
+}
+
+/**
+ * Plan an update of balancer `b`: its own settings (no sw, no att), one attribute for all members
+ * (att + val<i>), or the members matching `sw` (wildcards allowed).
+ */
+export function planUpdate(params: ReadonlyMap<string, string>, b: Balancer, sw: string | undefined): Plan {
+  const updates = [...params].filter(([k]) => isUpdateParam(k));
+  const att = params.get('att');
+  const assignments: Assignment[] = [];
+
+  if (sw === undefined && att !== undefined) {
+    const attr = MEMBER_BY_CODE.get(att);
+    if (!attr || !attr.allMembers) return { ok: false, message: `${FAIL}: unknown attribute '${att}' for all members.` };
+    for (const [key, raw] of updates) {
+      const idx = /^val(0|[1-9]\d{0,4})$/.exec(key);
+      const member = idx ? b.members[Number(idx[1])] : undefined;
+      if (!member) return { ok: false, message: `${FAIL}: parameter '${key}' does not apply to this update.` };
+      const p = parseAttributeValue(attr, raw);
+      if (p.kind === 'invalid') return { ok: false, message: invalid(attr, raw, p.reason, `sub worker '${member.name}'`) };
+      if (p.kind === 'value') assignments.push({ scope: 'member', member, attr, value: p.value });
+    }
+  } else if (sw === undefined) {
+    for (const [key, raw] of updates) {
+      const attr = LB_BY_CODE.get(key);
+      if (!attr) return { ok: false, message: `${FAIL}: parameter '${key}' does not apply to a load balancer.` };
+      const p = parseAttributeValue(attr, raw);
+      if (p.kind === 'invalid') return { ok: false, message: invalid(attr, raw, p.reason, `worker '${b.lb.name}'`) };
+      if (p.kind === 'value') assignments.push({ scope: 'lb', attr, value: p.value });
+    }
+  } else {
+    const wildcard = hasWildcard(sw);
+    const matches = wildcard ? b.members.filter((m) => wildcardMatcher(sw)(m.name)) : b.members.filter((m) => m.name === sw);
+    const abort = wildcard ? ' Aborting further wildcard updates.' : '';
+    for (const [key] of updates) {
+      if (!MEMBER_BY_CODE.has(key)) return { ok: false, message: `${FAIL}: parameter '${key}' does not apply to a member.` };
+    }
+    for (const member of matches) {
+      // Table order = mod_jk's order of member updates; it puts route before domain.
+      for (const attr of MEMBER_ATTRIBUTES) {
+        const raw = params.get(attr.code);
+        if (raw === undefined) continue;
+        const p = parseAttributeValue(attr, raw);
+        if (p.kind === 'invalid') return { ok: false, message: invalid(attr, raw, p.reason, `sub worker '${member.name}'`) + abort };
+        if (p.kind === 'value') assignments.push({ scope: 'member', member, attr, value: p.value });
+      }
+    }
+  }
+
+  // Routes must stay unique (mod_jk only checks at startup, Appendix B).
+  const finalRoute = new Map(b.members.map((m) => [m, m.route]));
+  for (const a of assignments) if (a.scope === 'member' && a.attr.key === 'route') finalRoute.set(a.member, a.value as string);
+  for (const a of assignments) {
+    if (a.scope !== 'member' || a.attr.key !== 'route' || a.value === '') continue;
+    const other = b.members.find((m) => m !== a.member && finalRoute.get(m) === a.value);
+    if (other) {
+      return { ok: false, message: `${FAIL}: new route '${a.value}' for sub worker '${a.member.name}' is already the route of sub worker '${other.name}'.` };
+    }
+  }
+
+  // A new host or port must resolve before it is used (§6.5 vahst/vaprt).
+  const hosts: { member: MemberRuntime; host: string; port: number }[] = [];
+  const touched = new Set<MemberRuntime>();
+  for (const a of assignments) {
+    if (a.scope === 'member' && (a.attr.key === 'host' || a.attr.key === 'port') && a.attr.current(a.member) !== a.value) touched.add(a.member);
+  }
+  for (const m of touched) {
+    const pick = (key: string, current: AttrValue) =>
+      assignments.find((a) => a.scope === 'member' && a.member === m && a.attr.key === key)?.value ?? current;
+    hosts.push({ member: m, host: pick('host', m.host) as string, port: pick('port', m.port) as number });
+  }
+  return { ok: true, assignments, hosts };
+}
+
+export function unresolvableMessage(host: string, port: number, member: string): string {
+  return `${FAIL}: could not resolve address '${host}:${port}' for sub worker '${member}'.`;
+}
+
+/**
+ * Apply planned assignments in order; each is applied only if it still differs from the current
+ * value when its turn comes (a route change may already have derived the domain).
+ */
+export function applyAssignments(b: Balancer, assignments: readonly Assignment[]): AppliedChange[] {
+  const applied: AppliedChange[] = [];
+  for (const a of assignments) {
+    if (a.scope === 'lb') {
+      const old = a.attr.current(b.lb);
+      if (old === a.value) continue;
+      applyLbAttribute(b.lb, a.attr.key, a.value);
+      applied.push({ member: null, key: a.attr.key, old, value: a.value, config: a.attr.configured(b.lb) });
+    } else {
+      const old = a.attr.current(a.member);
+      if (old === a.value) continue;
+      const domainBefore = a.member.domain;
+      applyMemberAttribute(b, a.member, a.attr.key, a.value);
+      applied.push({ member: a.member, key: a.attr.key, old, value: a.value, config: a.attr.configured(a.member) });
+      // A route change may derive the domain (§6.5): record that too, so it is logged and persisted.
+      if (a.member.domain !== domainBefore) {
+        applied.push({ member: a.member, key: 'domain', old: domainBefore, value: a.member.domain, config: DOMAIN.configured(a.member) });
+      }
+    }
+  }
+  return applied;
+}
