@@ -1,7 +1,7 @@
 /** Failover paths (§3.7–3.9): domains, redirects, hot standby, distance groups, sticky_session_force, rule activations. */
 import { describe, expect, it } from 'vitest';
 import { Act, State } from '../../src/routing/types.js';
-import { balancer, decide, drive, memberConfig, OK, rule, view } from './fixtures.js';
+import { balancer, decide, drive, memberConfig, OK, outcome, rule, view } from './fixtures.js';
 
 const cookie = (id: string) => view({ cookies: [`JSESSIONID=${id}`] });
 
@@ -142,5 +142,41 @@ describe('per-request activation from rule extensions (§7.6)', () => {
     const req = b.begin(view({ rule: r }));
     expect(b.effectiveActivation(req, 0)).toBe(Act.STOPPED);
     expect(b.effectiveActivation(req, 1)).toBe(Act.ACTIVE);
+  });
+});
+
+describe('forwarded route and stickiness cookie per attempt (§3.13, §3.14)', () => {
+  it('names the member actually attempted, also after a failover', () => {
+    const { b } = balancer([memberConfig('n1', { route: 'dc1.a' }), memberConfig('n2', { route: 'dc1.b' })], { setSessionCookie: true });
+    const seen: [string, string, string | null][] = [];
+    const r = b.begin(view({ cookies: ['JSESSIONID=s.dc1.zz'] }));
+    for (let s = b.next(r); s.kind !== 'done'; s = b.next(r)) {
+      if (s.kind !== 'attempt') continue;
+      const info = b.startAttempt(r, s.member)!;
+      seen.push([b.members[s.member].name, info.route, info.setCookie]);
+      b.endAttempt(r, s.member, s.member === 0 ? outcome('connect') : OK);
+    }
+    // Domain matches both times (route = the domain); n1 is down for this request after its failure.
+    expect(seen).toEqual([
+      ['n1', 'dc1', 'JSESSIONID=.dc1.a;PATH=/;HttpOnly'],
+      ['n2', 'dc1', 'JSESSIONID=.dc1.b;PATH=/;HttpOnly'],
+    ]);
+    // Without a session the route is the attempted member's, updated on failover (mod_jk keeps the first).
+    b.reset();
+    b.lb.nextOffset = 0;
+    const routes: string[] = [];
+    drive(b, view(), (m, req) => {
+      routes.push(req.route);
+      return m === 'n1' ? outcome('connect') : OK;
+    });
+    expect(routes).toEqual(['dc1.a', 'dc1.b']);
+  });
+
+  it('a rule can switch the cookie on; an exact sticky match never sends it', () => {
+    const { b } = balancer([memberConfig('n1'), memberConfig('n2')]);
+    const on = rule({ setSessionCookie: true });
+    expect(decide(b, view({ rule: on }))!.info.setCookie).toBe('JSESSIONID=.n1;PATH=/;HttpOnly');
+    expect(decide(b, view({ rule: on, cookies: ['JSESSIONID=s.n2'] }))!.info.setCookie).toBeNull();
+    expect(decide(b)!.info.setCookie).toBeNull();
   });
 });
