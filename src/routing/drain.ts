@@ -192,8 +192,8 @@ export interface DrainInfo {
   readonly stop_in: number;
 }
 
-/** Last sticky request of a member: the routing core's own record, or the tracker's if later. */
-function lastSticky(m: MemberRuntime, t: DrainTracker | null): number {
+/** Last sticky request of a member (ms, 0 = never): the routing core's own record, or the tracker's if later. */
+export function lastSticky(m: MemberRuntime, t: DrainTracker | null): number {
   return t !== null && t.lastStickyMs > m.lastStickyTime ? t.lastStickyMs : m.lastStickyTime;
 }
 

@@ -1,0 +1,215 @@
+/**
+ * The Prometheus metric families. Every family fills itself in its collect() callback at scrape
+ * time, from the request accumulators and from the live Balancer fields, so a member removed by a
+ * reload simply stops being published. Naming follows Prometheus rules: `jkbalancer_` prefix,
+ * base units (seconds, bytes), `_total` on counters.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Balancer } from '../routing/balancer.js';
+import { lastSticky, type DrainRegistry } from '../routing/drain.js';
+import { ACT_NAMES, STATE_NAMES, type Clock } from '../routing/types.js';
+import { CODE_CLASSES, ERROR_KINDS, type Accumulators, type DurationHistogram, type MemberRecord } from './accumulators.js';
+
+export interface FamilySources {
+  readonly registry: Registry;
+  readonly acc: Accumulators;
+  readonly getBalancers: () => ReadonlyMap<string, Balancer>;
+  readonly drains: DrainRegistry;
+  readonly clock: Clock;
+}
+
+/** Request duration buckets, seconds: prom-client's defaults plus the long tail of slow backends. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** The one family fed on the hot path (through per-member children the accumulators bind once). */
+export function durationHistogram(registry: Registry): DurationHistogram {
+  return new Histogram({
+    name: 'jkbalancer_member_request_duration_seconds',
+    help: 'Time from receiving a request to the end of the reply, for requests a member answered.',
+    labelNames: ['lb', 'member'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+}
+
+function* memberRecords(acc: Accumulators): Generator<MemberRecord> {
+  for (const l of acc.lbs.values()) yield* l.members.values();
+}
+
+/** Registers every jkbalancer family on the registry; returns the reload counter (the only one set from outside). */
+export function registerFamilies(src: FamilySources): Counter<'result'> {
+  const { registry, acc, getBalancers, drains, clock } = src;
+  const registers = [registry];
+
+  new Counter({
+    name: 'jkbalancer_member_requests_total',
+    help: 'Requests answered by a member, by status class of the reply.',
+    labelNames: ['lb', 'member', 'code_class'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of memberRecords(acc)) {
+        for (let c = 1; c < CODE_CLASSES.length; c++) {
+          if (r.requests[c] > 0) this.inc({ lb: r.lb, member: r.member, code_class: CODE_CLASSES[c] }, r.requests[c]);
+        }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_member_in_flight',
+    help: 'Attempts currently in flight on a member.',
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of memberRecords(acc)) this.set({ lb: r.lb, member: r.member }, r.inFlight);
+    },
+  });
+
+  new Counter({
+    name: 'jkbalancer_member_errors_total',
+    help: 'Failed attempts on a member, by kind (connect, read, reply_timeout, protocol, busy, fail_status, client_error, too_large).',
+    labelNames: ['lb', 'member', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of memberRecords(acc)) {
+        for (let k = 0; k < ERROR_KINDS.length; k++) {
+          if (r.errors[k] > 0) this.inc({ lb: r.lb, member: r.member, kind: ERROR_KINDS[k] }, r.errors[k]);
+        }
+      }
+    },
+  });
+
+  new Counter({
+    name: 'jkbalancer_member_sent_bytes_total',
+    help: 'Bytes sent to a member (request heads and bodies).',
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of memberRecords(acc)) this.inc({ lb: r.lb, member: r.member }, r.sentBytes);
+    },
+  });
+
+  new Counter({
+    name: 'jkbalancer_member_received_bytes_total',
+    help: 'Bytes received from a member (reply heads and bodies).',
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of memberRecords(acc)) this.inc({ lb: r.lb, member: r.member }, r.receivedBytes);
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_member_activation',
+    help: 'Activation of a member as a state set: 1 for the current one of ACT, DIS, STP.',
+    labelNames: ['lb', 'member', 'activation'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lb, b] of getBalancers()) {
+        for (const m of b.members) {
+          for (let a = 0; a < ACT_NAMES.length; a++) this.set({ lb, member: m.name, activation: ACT_NAMES[a] }, m.activation === a ? 1 : 0);
+        }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_member_state',
+    help: 'State of a member as a state set: 1 for the current one of OK/IDLE, OK, ERR/REC, ERR/FRC, OK/BUSY, ERR, ERR/PRB.',
+    labelNames: ['lb', 'member', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lb, b] of getBalancers()) {
+        for (const m of b.members) {
+          for (let s = 0; s < STATE_NAMES.length; s++) this.set({ lb, member: m.name, state: STATE_NAMES[s] }, m.state === s ? 1 : 0);
+        }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_member_sticky_sessions',
+    help: 'Distinct session ids routed stickily to a member within the lb drain window (HyperLogLog estimate, ±3.2%).',
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      const now = clock.now();
+      for (const [lb, b] of getBalancers()) {
+        const trackers = drains.trackersOf(b);
+        for (const m of b.members) this.set({ lb, member: m.name }, trackers[m.index].distinct(now));
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_member_last_sticky_request_timestamp_seconds',
+    help: 'Unix time of the last request routed stickily to a member (absent if none yet).',
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lb, b] of getBalancers()) {
+        const trackers = drains.trackersOf(b);
+        for (const m of b.members) {
+          const last = lastSticky(m, trackers[m.index]);
+          if (last > 0) this.set({ lb, member: m.name }, last / 1000);
+        }
+      }
+    },
+  });
+
+  new Counter({
+    name: 'jkbalancer_failovers_total',
+    help: 'Requests that moved on from a failed member to another choice, by the kind of the failure.',
+    labelNames: ['lb', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const l of acc.lbs.values()) {
+        for (let k = 0; k < ERROR_KINDS.length; k++) if (l.failovers[k] > 0) this.inc({ lb: l.lb, reason: ERROR_KINDS[k] }, l.failovers[k]);
+      }
+    },
+  });
+
+  new Counter({
+    name: 'jkbalancer_lb_requests_total',
+    help: 'Requests through an lb worker, by status class of the reply (including our own 503s).',
+    labelNames: ['lb', 'code_class'],
+    registers,
+    collect() {
+      this.reset();
+      for (const l of acc.lbs.values()) {
+        for (let c = 1; c < CODE_CLASSES.length; c++) if (l.requests[c] > 0) this.inc({ lb: l.lb, code_class: CODE_CLASSES[c] }, l.requests[c]);
+      }
+    },
+  });
+
+  new Counter({
+    name: 'jkbalancer_lb_no_member_total',
+    help: 'Requests no member of an lb could serve (answered by jkbalancer itself, usually 503).',
+    labelNames: ['lb'],
+    registers,
+    collect() {
+      this.reset();
+      for (const l of acc.lbs.values()) this.inc({ lb: l.lb }, l.noMember);
+    },
+  });
+
+  const reloads = new Counter({
+    name: 'jkbalancer_config_reloads_total',
+    help: 'Configuration reloads, by result (a failed reload keeps the old configuration serving).',
+    labelNames: ['result'],
+    registers,
+  });
+  reloads.inc({ result: 'success' }, 0);
+  reloads.inc({ result: 'failure' }, 0);
+  return reloads;
+}
