@@ -1,6 +1,12 @@
 /**
  * Building one ajp13 / http worker (an lb member or a standalone worker) from its directives
  * (spec §2.3, §2.4), with mod_jk's defaults and derived values.
+ *
+ * `type=http` (jkbalancer's HTTP/1.1 member) reads the same directives as ajp13, with these
+ * differences: `tls=true` speaks HTTPS to the backend (default port 443, else 80; `tls` on an
+ * ajp13 worker is an error); `secret` is AJP-only and ignored with a warning (an lb `secret` is
+ * simply not passed to http members); `max_packet_size` only sizes the request-body replay
+ * buffer; `ping_mode` and the ping timeouts configure the transport's health probe.
  */
 import { isIPv6 } from 'node:net';
 import type { Activation, MemberConfig, MemberType, PingConfig, SourceRef } from './model.js';
