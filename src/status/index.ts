@@ -285,7 +285,7 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
       return send200({ server }, { lb: view, member: view.selected, att: target.sw === undefined ? attr : null });
     }
     case 'update':
-      return send200({ result: await update(ctx, params, target, who) });
+      return send200({ result: await update(ctx, params, parsed.masked, target, who) });
     case 'reset': {
       if (target.kind !== 'lb') return fail(MSG.notImplemented);
       const b = target.balancer;
@@ -304,17 +304,23 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   }
 }
 
-async function update(ctx: StatusContext, params: ReadonlyMap<string, string>, target: Target, who: Who): Promise<Result> {
+async function update(
+  ctx: StatusContext,
+  params: ReadonlyMap<string, string>,
+  masked: ReadonlySet<string>,
+  target: Target,
+  who: Who,
+): Promise<Result> {
   if (target.kind !== 'lb') return { type: 'ERROR', message: MSG.notImplemented };
   const b = target.balancer;
-  const first = planUpdate(params, b, target.sw);
+  const first = planUpdate(params, masked, b, target.sw);
   if (!first.ok) return { type: 'ERROR', message: first.message };
   const resolve = ctx.resolveHost ?? dnsResolves;
   for (const h of first.hosts) {
     if (!(await resolve(h.host))) return { type: 'ERROR', message: unresolvableMessage(h.host, h.port, h.member.name) };
   }
   // Plan again after the lookups: another request may have changed the balancer meanwhile.
-  const plan = first.hosts.length ? planUpdate(params, b, target.sw) : first;
+  const plan = first.hosts.length ? planUpdate(params, masked, b, target.sw) : first;
   if (!plan.ok) return { type: 'ERROR', message: plan.message };
   const applied = applyAssignments(b, plan.assignments);
   const lbName = b.lb.name;

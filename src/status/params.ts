@@ -15,11 +15,15 @@ export const MAX_PARAMS = 512;
 
 export interface ParsedQuery {
   readonly params: ReadonlyMap<string, string>;
+  /** Keys whose values had `<>?"` replaced by '@' (updates refuse them rather than store mangled text). */
+  readonly masked: ReadonlySet<string>;
   /** Why parsing failed (for the log; the client sees mod_jk's "Error during parsing of URI"), or null. */
   readonly error: string | null;
 }
 
 const XSS_CHARS = /[<>?"]/g;
+/** `sw` keeps '?': it is a wildcard there (mod_jk's masking made `?` wildcards unusable). */
+const XSS_CHARS_SW = /[<>"]/g;
 
 function decodeValue(raw: string): string | null {
   try {
@@ -31,6 +35,7 @@ function decodeValue(raw: string): string | null {
 
 export function parseQuery(query: string): ParsedQuery {
   const params = new Map<string, string>();
+  const masked = new Set<string>();
   let error: string | null = null;
   const fail = (why: string) => {
     error ??= why;
@@ -67,9 +72,11 @@ export function parseQuery(query: string): ParsedQuery {
       fail('too many parameters');
       continue;
     }
-    params.set(key, value.replace(XSS_CHARS, '@'));
+    const safe = value.replace(key === 'sw' ? XSS_CHARS_SW : XSS_CHARS, '@');
+    if (safe !== value) masked.add(key);
+    params.set(key, safe);
   }
-  return { params, error };
+  return { params, masked, error };
 }
 
 /** mod_jk's `atoi` for the non-update integers (opt, re): leading decimal number, else 0. */

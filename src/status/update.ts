@@ -66,8 +66,15 @@ function invalid(attr: MemberAttribute | LbAttribute, raw: string, reason: strin
  * Plan an update of balancer `b`: its own settings (no sw, no att), one attribute for all members
  * (att + val<i>), or the members matching `sw` (wildcards allowed).
  */
-export function planUpdate(params: ReadonlyMap<string, string>, b: Balancer, sw: string | undefined): Plan {
+export function planUpdate(
+  params: ReadonlyMap<string, string>,
+  masked: ReadonlySet<string>,
+  b: Balancer,
+  sw: string | undefined,
+): Plan {
   const updates = [...params].filter(([k]) => isUpdateParam(k));
+  const bad = updates.find(([k]) => masked.has(k));
+  if (bad) return { ok: false, message: `${FAIL}: value '${bad[1]}' of '${bad[0]}' contained one of < > ? " (not allowed).` };
   const att = params.get('att');
   const assignments: Assignment[] = [];
 
