@@ -26,6 +26,8 @@ export interface HarnessOptions {
   remoteAddress?: (req: IncomingMessage) => string | undefined;
   resolveHost?: (host: string) => Promise<boolean>;
   getMemberExtras?: StatusContext['getMemberExtras'];
+  /** Address to listen on and connect to (default 127.0.0.1). */
+  host?: string;
 }
 
 export interface Harness {
@@ -71,9 +73,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const worker = createStatusWorker(status, () => ctx);
   const server: Server = createServer((req, res) => worker.handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}/jkstatus`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/jkstatus`;
   return {
     base: url,
     balancers,
