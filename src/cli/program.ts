@@ -1,12 +1,13 @@
 /** The command-line program, assembled from one module per command. */
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
+import { demoCommand } from './demo.js';
 import type { CliContext, CommandModule } from './context.js';
 import { startCommand } from './start.js';
 import { packageVersion } from './version.js';
 
 /** Every command; a new command is one module plus one entry here. */
-const COMMANDS: readonly CommandModule[] = [startCommand, checkCommand];
+const COMMANDS: readonly CommandModule[] = [startCommand, checkCommand, demoCommand];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('jkbalancer')

@@ -28,6 +28,8 @@ export interface AppOptions {
   readonly statusFactory?: (cfg: StatusConfig, app: BalancerApp) => StatusHandler;
   /** Called with every new farm before it serves (start and reload): re-apply persisted state here. */
   readonly prepareFarm?: (farm: Farm, app: BalancerApp) => void;
+  /** Called after each timed maintenance run (drain policy). */
+  readonly onMaintenance?: (farm: Farm) => void;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -128,6 +130,7 @@ export class BalancerApp {
         e.balancer.maintain();
         for (const t of e.transports) t.maintain(now);
       }
+      this.options.onMaintenance?.(this.farm);
     }, sec * 1000);
     this.maintenanceTimer.unref();
   }

@@ -124,7 +124,7 @@ export function buildFarm(loaded: LoadedConfig, deps: FarmDeps, previous: Farm |
       return deps.transportFactory(m);
     });
     const replayLimit = Math.max(MIN_REPLAY_BYTES, ...cfg.members.map((m) => m.maxPacketSize));
-    entries.set(name, { kind: 'lb', name, balancer, transports, replayLimit, standalone });
+    entries.set(name, { kind: 'lb', name, balancer, transports, replayLimit, standalone, createTransport: deps.transportFactory });
     if (!standalone) balancers.set(name, balancer);
   }
   const retired = previous ? previous.transports().filter((t) => !used.has(t)) : [];

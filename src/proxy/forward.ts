@@ -14,7 +14,7 @@ import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import { ReplayableBody, requestBodyLength } from './body.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { RequestObserver } from './observer.js';
-import { TransportError, type BackendResponse, type ForwardRequest, type Transport } from './transport.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type Transport, type TransportFactory } from './transport.js';
 
 /** What the data path needs of one lb worker. */
 export interface LbTarget {
@@ -24,6 +24,8 @@ export interface LbTarget {
   readonly transports: readonly Transport[];
   /** Bytes of request body kept for replay to another attempt. */
   readonly replayLimit: number;
+  /** Builds a transport when the status worker moved a member to another host/port (vahst/vaprt). */
+  readonly createTransport: TransportFactory;
 }
 
 export interface ProxyEnv {
@@ -183,6 +185,20 @@ function resetOutcome(o: AttemptOutcome): void {
   o.bytesReceived = 0;
 }
 
+/**
+ * The member's transport; rebuilt when the status worker changed its host or port (the old one
+ * finishes its in-flight requests and closes).
+ */
+function transportFor(target: LbTarget, i: number): Transport {
+  const m = target.balancer.members[i];
+  const t = target.transports[i];
+  if (t.member.host === m.host && t.member.port === m.port) return t;
+  const next = target.createTransport({ ...t.member, host: m.host, port: m.port });
+  (target.transports as Transport[])[i] = next;
+  void t.close();
+  return next;
+}
+
 /** One lb attempt on member i, with the member's own retries (§5.8). Fills `outcome`. */
 async function attemptMember(
   target: LbTarget,
@@ -196,7 +212,7 @@ async function attemptMember(
   clientGone: () => boolean,
 ): Promise<void> {
   const m = target.balancer.members[i];
-  const transport = target.transports[i];
+  const transport = transportFor(target, i);
   const failOn = rule.ext.failOnStatus ?? m.config.failOnStatus;
   const tries = Math.max(1, m.retries);
   for (let t = 0; t < tries; t++) {

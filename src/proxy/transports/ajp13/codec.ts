@@ -191,11 +191,6 @@ export function bodyChunkHeader(n: number): Buffer {
 export const EMPTY_BODY_PACKET: Buffer = Buffer.from([0x12, 0x34, 0x00, 0x00]);
 export const CPING_PACKET: Buffer = Buffer.from([0x12, 0x34, 0x00, 0x01, P.CPING]);
 
-/** Largest request-body chunk a packet of this size carries. */
-export function maxBodyChunk(maxPacketSize: number): number {
-  return maxPacketSize - P.BODY_HEADER_SIZE;
-}
-
 /**
  * Cuts the container's byte stream into packet payloads (prefix code first). A payload is a view
  * of the socket's own chunk when the packet lies inside it, or a fresh buffer when it straddled
@@ -206,11 +201,6 @@ export class PacketSplitter {
   private partialLen = 0;
   private readonly head = Buffer.alloc(P.HEADER_SIZE);
   private headLen = 0;
-
-  /** True while a packet is partly received. */
-  get midPacket(): boolean {
-    return this.headLen > 0 || this.partial !== null;
-  }
 
   /** Throws AjpProtocolError on a bad signature. */
   push(chunk: Buffer, onPacket: (payload: Buffer) => void): void {

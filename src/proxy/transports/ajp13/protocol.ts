@@ -48,8 +48,6 @@ export const RESPONSE_HEADER_NAMES: readonly string[] = [
 ];
 
 // Request attribute codes
-export const ATTR_REMOTE_USER = 0x03;
-export const ATTR_AUTH_TYPE = 0x04;
 export const ATTR_QUERY_STRING = 0x05;
 export const ATTR_ROUTE = 0x06;
 export const ATTR_SSL_CERT = 0x07;

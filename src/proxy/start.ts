@@ -1,0 +1,195 @@
+/**
+ * `jkbalancer start`: assembles the running product — configuration, balancer app, status worker
+ * (with its page and /metrics), persistence of live changes, drain policy, metrics listener — and
+ * owns the process signals (SIGHUP reload, SIGTERM/SIGINT graceful stop).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { StartOptions } from '../cli/options.js';
+import { ConfigError, formatIssue } from '../config/index.js';
+import type { StatusConfig } from '../config/model.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
+import { DrainRegistry, checkDrains, drainInfo } from '../routing/drain.js';
+import { StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
+import { servePage } from '../status/page.js';
+import { BalancerApp, summary } from './app.js';
+import type { Farm, StatusHandler } from './farm.js';
+import { createLogger } from './log.js';
+
+export interface Running {
+  readonly app: BalancerApp;
+  readonly address: AddressInfo;
+  readonly metricsAddress: AddressInfo | null;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  reload(): boolean;
+  stop(): Promise<void>;
+}
+
+/** The path of a request below its status-worker mount ('/metrics', '/app.js', …). */
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function openStore(stateFile: string | null, logger: Logger): StateStore | null {
+  if (stateFile === null) return null;
+  try {
+    const { state, problems } = StateStore.load(stateFile);
+    for (const p of problems) logger.warn({ stateFile, problem: p }, 'state file entry ignored');
+    return new StateStore(stateFile, state);
+  } catch (err) {
+    // A corrupt state file must not keep the balancer down: start from the workers file, keep the bad file.
+    logger.error({ stateFile, err: (err as Error).message }, 'state file refused; starting from the workers file only (live changes will overwrite it)');
+    return new StateStore(stateFile);
+  }
+}
+
+/** Starts everything and resolves once the listeners accept connections. */
+export async function launch(options: StartOptions, logger: Logger = createLogger(options.logLevel)): Promise<Running> {
+  const credentials: Credentials | null = options.credentialsFile ? loadCredentials(options.credentialsFile) : null;
+  const store = openStore(options.stateFile, logger);
+  const drains = new DrainRegistry();
+  const clock = { now: () => Date.now() };
+  let app: BalancerApp | null = null;
+  const metrics = createMetrics({ getBalancers: () => app?.farm.balancers ?? new Map(), drains, clock });
+
+  const statusContext = (a: BalancerApp): StatusContext => ({
+    workers: a.farm.loaded.workers,
+    mounts: a.farm.loaded.mounts,
+    balancers: a.farm.balancers,
+    serverName: options.listenHost,
+    serverPort: a.server.address() ? (a.server.address() as AddressInfo).port : options.listenPort,
+    startTime: a.startTime,
+    store,
+    logger,
+    credentials,
+    getMemberExtras: (b, m) => ({ drain: drainInfo(m, drains.trackersOf(b)[m.index] ?? null, clock.now()) }),
+  });
+
+  const statusFactory = (cfg: StatusConfig, a: BalancerApp): StatusHandler => {
+    const worker = createStatusWorker(cfg, () => statusContext(a));
+    return {
+      handle(req: IncomingMessage, res: ServerResponse) {
+        const path = pathOf(req);
+        if (path.endsWith('/metrics')) return metrics.handle(req, res);
+        if (servePage(req, res)) return;
+        worker.handle(req, res);
+      },
+    };
+  };
+
+  const prepareFarm = (farm: Farm): void => {
+    if (store) applyState(store.state, farm.balancers, logger);
+    drains.prune(farm.balancers.values());
+  };
+
+  const onMaintenance = (farm: Farm): void => {
+    const now = clock.now();
+    for (const b of farm.balancers.values()) {
+      for (const move of checkDrains(b, drains, now)) {
+        logger.info(move, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
+        if (store) {
+          store.recordMember(move.lb, move.member, 'activation', 'STP', b.memberByName(move.member)!.config.activation);
+          store.save().catch((err: Error) => logger.error({ err: err.message }, 'could not write the state file'));
+        }
+      }
+    }
+  };
+
+  try {
+    app = BalancerApp.create({
+      workersFile: options.workersFile,
+      mountsFile: options.mountsFile,
+      lenient: options.lenient,
+      listenHost: options.listenHost,
+      listenPort: options.listenPort,
+      logger,
+      clock,
+      observer: metrics.observer,
+      statusFactory,
+      prepareFarm,
+      onMaintenance,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) logger.fatal({ errors: err.issues.filter((i) => i.severity === 'error').map(formatIssue) }, 'configuration refused');
+    throw err;
+  }
+  const running = app;
+  const address = await running.listen();
+
+  let metricsServer: http.Server | null = null;
+  let metricsAddress: AddressInfo | null = null;
+  if (options.metricsPort !== undefined) {
+    metricsServer = http.createServer((req, res) => {
+      if (pathOf(req) === '/metrics') metrics.handle(req, res);
+      else {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('404 Not Found: metrics are served at /metrics\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('error', reject);
+      metricsServer!.listen(options.metricsPort, options.metricsHost ?? '127.0.0.1', () => resolve());
+    });
+    metricsAddress = metricsServer.address() as AddressInfo;
+  }
+  logger.info({ listen: `${address.address}:${address.port}`, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, 'jkbalancer started');
+
+  return {
+    app: running,
+    address,
+    metricsAddress,
+    logger,
+    metrics,
+    reload() {
+      const result = running.reload();
+      metrics.recordReload(result.ok);
+      return result.ok;
+    },
+    async stop() {
+      await running.stop(options.shutdownTimeoutMs);
+      if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
+    },
+  };
+}
+
+/** The CLI entry: launch, then live until SIGTERM/SIGINT; SIGHUP reloads. */
+export async function start(options: StartOptions): Promise<void> {
+  const logger = createLogger(options.logLevel);
+  let running: Running;
+  try {
+    running = await launch(options, logger);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) logger.fatal({ err: (err as Error).message }, 'could not start');
+    logger.flush();
+    process.exitCode = 1;
+    return;
+  }
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading the configuration');
+    running.reload();
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, timeoutMs: options.shutdownTimeoutMs }, 'stopping: no new connections, finishing in-flight requests');
+    running.stop().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (err: Error) => {
+        logger.error({ err: err.message }, 'error while stopping');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
