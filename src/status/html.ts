@@ -72,7 +72,7 @@ function sizeText(bytes: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${bytes} ` : `${v < 10 ? v.toFixed(1) : Math.round(v)}${units[u]}`;
+  return u === 0 ? String(bytes) : `${v < 10 ? v.toFixed(1) : Math.round(v)}${units[u]}`;
 }
 
 const hidden = (name: string, value: string | number) => `<input type="hidden" name="${esc(name)}" value="${esc(value)}"/>`;
@@ -172,7 +172,7 @@ class Page {
     if ((cmd === 'list' || cmd === 'show') && !this.input.readOnly) {
       items.push('[<b>S</b>=Show only this worker, <b>E</b>=Edit worker, <b>R</b>=Reset worker state, <b>T</b>=Try worker recovery]');
     }
-    if (items.length) this.add(`<p>${items.join('&nbsp;&nbsp;')}</p>\n`);
+    if (items.length) this.add(`<div>${items.join('&nbsp;&nbsp;')}</div>\n`);
   }
 
   lb(v: LbView, single: boolean) {

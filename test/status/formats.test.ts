@@ -350,3 +350,45 @@ describe('html', () => {
     }
   });
 });
+
+describe('html forms submit cleanly', () => {
+  /** The query a browser would send for the first form on the page that targets cmd=update. */
+  function submit(page: string, change: Record<string, string>): string {
+    const form = page.slice(page.indexOf('<input type="hidden" name="cmd" value="update"/>'));
+    const body = form.slice(0, form.indexOf('</form>'));
+    const fields = new Map<string, string>();
+    for (const m of body.matchAll(/<input (?:id="[^"]*" )?(?:type="hidden" )?name="([^"]+)"(?: type="text")? value="([^"]*)"/g)) fields.set(m[1], m[2]);
+    for (const m of body.matchAll(/<select id="[^"]*" name="([^"]+)">(.*?)<\/select>/g)) {
+      fields.set(m[1], /<option value="([^"]*)" selected="selected">/.exec(m[2])![1]);
+    }
+    for (const [k, v] of Object.entries(change)) fields.set(k, v);
+    return [...fields].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  }
+
+  it('the member form changes only what was edited', async () => {
+    const b = h.balancers.get('lb')!;
+    const query = submit((await h.get('cmd=edit&w=lb&sw=n2')).body, { vwd: '3' });
+    expect(query).toContain('vwa=ACT');
+    expect(parseProps((await h.get(`${query}&mime=prop`)).body).get('worker.result.type')).toBe('OK');
+    expect(b.members[1].distance).toBe(3);
+    expect(parseProps((await h.get('mime=prop')).body).get('worker.n2.overrides')).toBe('distance');
+    b.members[1].distance = 0;
+  });
+
+  it('the balancer form can switch stickiness off', async () => {
+    const b = h.balancers.get('lb')!;
+    const query = submit((await h.get('cmd=edit&w=lb')).body, { vls: '0' });
+    expect(parseProps((await h.get(`${query}&mime=prop`)).body).get('worker.result.type')).toBe('OK');
+    expect(b.lb.stickySession).toBe(false);
+    b.lb.stickySession = true;
+  });
+
+  it('the all-members form sets each member', async () => {
+    const b = h.balancers.get('lb')!;
+    const query = submit((await h.get('cmd=edit&w=lb&att=vwd')).body, { val0: '4', val2: '6' });
+    expect(parseProps((await h.get(`${query}&mime=prop`)).body).get('worker.result.type')).toBe('OK');
+    expect(b.members.map((m) => m.distance)).toEqual([4, 0, 6]);
+    b.members[0].distance = 0;
+    b.members[2].distance = 1;
+  });
+});
