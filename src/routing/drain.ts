@@ -18,7 +18,7 @@
  */
 import type { Balancer } from './balancer.js';
 import type { MemberRuntime } from './member.js';
-import { Act } from './types.js';
+import { Act, type Clock } from './types.js';
 
 /** Index bits of the HLL: m = 2^P registers. */
 const P = 10;
@@ -244,4 +244,9 @@ export function drainInfo(member: MemberRuntime, tracker: DrainTracker | null, n
     drain_deadline: member.drainDeadlineSec,
     stop_in: due === null ? -1 : Math.max(0, Math.ceil((due.at - nowMs) / 1000)),
   };
+}
+
+/** The status worker's `getMemberExtras`: adds `drain` (DrainInfo) to each member of mime=json. */
+export function drainExtras(registry: DrainRegistry, clock: Clock): (b: Balancer, m: MemberRuntime) => { drain: DrainInfo } {
+  return (b, m) => ({ drain: drainInfo(m, registry.trackersOf(b)[m.index], clock.now()) });
 }

@@ -1,6 +1,6 @@
 /** Drain progress (HyperLogLog over a sliding window) and the drain policy, with a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, DRAIN_STANDARD_ERROR, DrainRegistry, DrainTracker, checkDrains, drainInfo } from '../../src/routing/drain.js';
+import { BUCKETS, DRAIN_STANDARD_ERROR, DrainRegistry, DrainTracker, checkDrains, drainExtras, drainInfo } from '../../src/routing/drain.js';
 import { Balancer } from '../../src/routing/balancer.js';
 import { Act } from '../../src/routing/types.js';
 import { FakeClock, balancer, decide, lbConfig, memberConfig, plain, view } from './fixtures.js';
@@ -224,5 +224,20 @@ describe('drain policy', () => {
     expect(checkDrains(b, reg, clock.now())).toEqual([]);
     clock.advance(10_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([{ lb: 'lb', member: 'n1', reason: 'idle', afterSec: 10 }]);
+  });
+});
+
+describe('drainExtras', () => {
+  it('gives the status worker each member’s drain info under `drain`', () => {
+    const reg = new DrainRegistry();
+    const { b, clock } = balancer([memberConfig('n1', { drainIdleSec: 60 }), memberConfig('n2')]);
+    stickyRequest(b, reg, clock, 'E1');
+    b.setActivation(0, Act.DISABLED);
+    clock.advance(15_000);
+    const extras = drainExtras(reg, clock);
+    expect(extras(b, b.members[0])).toEqual({
+      drain: { sessions_seen: 1, last_sticky_ago: 15, drain_idle_time: 60, drain_deadline: 0, stop_in: 45 },
+    });
+    expect(extras(b, b.members[1]).drain.stop_in).toBe(-1);
   });
 });
