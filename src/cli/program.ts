@@ -2,12 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
+import { hashPasswordCommand } from './hash-password.js';
 import type { CliContext, CommandModule } from './context.js';
 import { startCommand } from './start.js';
 import { packageVersion } from './version.js';
 
 /** Every command; a new command is one module plus one entry here. */
-const COMMANDS: readonly CommandModule[] = [startCommand, checkCommand, demoCommand];
+const COMMANDS: readonly CommandModule[] = [startCommand, checkCommand, demoCommand, hashPasswordCommand];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('jkbalancer')

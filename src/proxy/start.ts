@@ -12,6 +12,7 @@ import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { DrainRegistry, checkDrains, drainInfo } from '../routing/drain.js';
 import { StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
+import { MEMBER_BY_KEY } from '../status/attributes.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from './app.js';
 import type { Farm, StatusHandler } from './farm.js';
@@ -26,6 +27,8 @@ export interface Running {
   reload(): boolean;
   stop(): Promise<void>;
 }
+
+const ACTIVATION = MEMBER_BY_KEY.get('activation')!;
 
 /** The path of a request below its status-worker mount ('/metrics', '/app.js', …). */
 function pathOf(req: IncomingMessage): string {
@@ -92,7 +95,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       for (const move of checkDrains(b, drains, now)) {
         logger.info(move, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
         if (store) {
-          store.recordMember(move.lb, move.member, 'activation', 'STP', b.memberByName(move.member)!.config.activation);
+          const m = b.memberByName(move.member)!;
+          store.recordMember(move.lb, move.member, 'activation', 'STP', ACTIVATION.configured(m));
           store.save().catch((err: Error) => logger.error({ err: err.message }, 'could not write the state file'));
         }
       }

@@ -1,19 +1,17 @@
-/** The real executable: bin/jkbalancer.js → dist/src/cli/main.js (built here with tsc). */
-import { execFile, spawnSync } from 'node:child_process';
+/** The real executable: bin/jkbalancer.js → dist/src/cli/main.js. */
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../helpers/built.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'jkb-bin-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-beforeAll(() => {
-  // Emits dist/ even while files elsewhere in the tree have type errors; ours are checked by tsc --noEmit.
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'ignore', timeout: 120_000 });
-}, 130_000);
+beforeAll(ensureBuilt, 130_000);
 
 function node(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return run('node', args, { timeout: 20_000 }).then(

@@ -1,0 +1,124 @@
+/**
+ * The assembled product: `launch()` (what `jkbalancer start` runs) with its status worker, and the
+ * real CLI process with its signals.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, type Running } from '../../src/proxy/start.js';
+import { createLogger } from '../../src/proxy/log.js';
+import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
+import { httpFarm } from '../helpers/balancer.js';
+import { ensureBuilt } from '../helpers/built.js';
+import { get, sessionCookie } from '../helpers/http-client.js';
+import { freePort } from '../helpers/tomcat.js';
+
+let backends: FakeTomcat[];
+let dir: string;
+beforeAll(async () => {
+  ensureBuilt();
+  backends = [await startFakeTomcat('node1'), await startFakeTomcat('node2')];
+  dir = mkdtempSync(join(tmpdir(), 'jkb-start-'));
+});
+afterAll(async () => {
+  for (const b of backends) await b.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const quiet = () => createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
+const workers = () => httpFarm({ node1: backends[0].port, node2: backends[1].port }, 'worker.list=jkstatus\nworker.jkstatus.type=status');
+const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
+
+async function launchHere(port = 0): Promise<Running> {
+  writeFileSync(join(dir, 'workers.properties'), workers());
+  writeFileSync(join(dir, 'uriworkermap.properties'), MOUNTS);
+  return launch(
+    {
+      workersFile: join(dir, 'workers.properties'),
+      mountsFile: join(dir, 'uriworkermap.properties'),
+      listenHost: '127.0.0.1',
+      listenPort: port,
+      logLevel: 'silent',
+      lenient: false,
+      stateFile: join(dir, 'workers.properties.jkstate.json'),
+      shutdownTimeoutMs: 2000,
+    },
+    quiet(),
+  );
+}
+
+describe('drain by API survives a restart', () => {
+  it('disables a member via cmd=update; sessions stay, new ones avoid it; still disabled after restart', async () => {
+    let running = await launchHere();
+    const base = `http://127.0.0.1:${running.address.port}`;
+    // A session on node2 first.
+    let sid: string | null = null;
+    for (let i = 0; i < 10 && !sid?.endsWith('.node2'); i++) sid = sessionCookie(await get(`${base}/app/page`));
+    expect(sid?.endsWith('.node2')).toBe(true);
+
+    const upd = await get(`${base}/jkstatus?cmd=update&mime=txt&w=lb&sw=node2&vwa=1`);
+    expect(upd.status).toBe(200);
+    expect(upd.text).toContain('type=OK');
+    expect((await get(`${base}/app/page`, { cookie: `JSESSIONID=${sid}` })).json().instance).toBe('node2');
+    for (let i = 0; i < 6; i++) expect((await get(`${base}/app/page`)).json().instance).toBe('node1');
+
+    const saved = JSON.parse(readFileSync(join(dir, 'workers.properties.jkstate.json'), 'utf8'));
+    expect(JSON.stringify(saved)).toContain('DIS');
+    await running.stop();
+
+    running = await launchHere();
+    const base2 = `http://127.0.0.1:${running.address.port}`;
+    const list = await get(`${base2}/jkstatus?cmd=show&mime=prop&w=lb&sw=node2`);
+    expect(list.text).toMatch(/worker\.node2\.activation=DIS/);
+    for (let i = 0; i < 6; i++) expect((await get(`${base2}/app/page`)).json().instance).toBe('node1');
+    await running.stop();
+  });
+});
+
+describe('the jkbalancer process', () => {
+  let child: ChildProcess | null = null;
+  afterAll(() => child?.kill('SIGKILL'));
+
+  it('reloads on SIGHUP, refuses a bad file, and exits 0 on SIGTERM after in-flight requests', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, 'p.workers.properties'), workers());
+    writeFileSync(join(dir, 'p.uriworkermap.properties'), MOUNTS);
+    child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', '--workers', join(dir, 'p.workers.properties'), '--mounts', join(dir, 'p.uriworkermap.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const waitFor = async (re: RegExp) => {
+      const end = Date.now() + 15_000;
+      while (!re.test(out)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; log so far:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await waitFor(/jkbalancer started/);
+    expect((await get(`http://127.0.0.1:${port}/app/x`)).status).toBe(200);
+
+    writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.lbfactor=3\n');
+    child.kill('SIGHUP');
+    await waitFor(/configuration reloaded/);
+
+    writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.bogus=1\n');
+    child.kill('SIGHUP');
+    await waitFor(/reload refused/);
+    expect(out).toContain('bogus');
+    expect((await get(`http://127.0.0.1:${port}/app/x`)).status).toBe(200);
+
+    const slow = get(`http://127.0.0.1:${port}/app/slow?ms=400`);
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const reply = await slow;
+    expect(reply.status).toBe(200);
+    const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(out).toContain('"msg":"stopped"');
+    child = null;
+  });
+});
