@@ -28,8 +28,6 @@ export interface AppOptions {
   readonly statusFactory?: (cfg: StatusConfig, app: BalancerApp) => StatusHandler;
   /** Called with every new farm before it serves (start and reload): re-apply persisted state here. */
   readonly prepareFarm?: (farm: Farm, app: BalancerApp) => void;
-  /** Called after each timed maintenance run (drain policy). */
-  readonly onMaintenance?: (farm: Farm) => void;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -130,7 +128,6 @@ export class BalancerApp {
         e.balancer.maintain();
         for (const t of e.transports) t.maintain(now);
       }
-      this.options.onMaintenance?.(this.farm);
     }, sec * 1000);
     this.maintenanceTimer.unref();
   }
@@ -155,9 +152,12 @@ export class BalancerApp {
   async stop(timeoutMs: number): Promise<void> {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Keep-alive connections become idle as their last request ends: close them as they do.
+    const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
     this.server.closeIdleConnections();
     const timer = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
     await closed;
+    clearInterval(sweep);
     clearTimeout(timer);
     const transports = new Set([...this.farm.transports(), ...this.retiring]);
     this.retiring.clear();

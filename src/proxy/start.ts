@@ -89,7 +89,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     drains.prune(farm.balancers.values());
   };
 
-  const onMaintenance = (farm: Farm): void => {
+  /** Drain policy: stop disabled members whose sticky traffic has ended or whose deadline passed. */
+  const finishDrains = (farm: Farm): void => {
     const now = clock.now();
     for (const b of farm.balancers.values()) {
       for (const move of checkDrains(b, drains, now)) {
@@ -115,7 +116,6 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       observer: metrics.observer,
       statusFactory,
       prepareFarm,
-      onMaintenance,
     });
   } catch (err) {
     if (err instanceof ConfigError) logger.fatal({ errors: err.issues.filter((i) => i.severity === 'error').map(formatIssue) }, 'configuration refused');
@@ -123,6 +123,9 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   }
   const running = app;
   const address = await running.listen();
+  // Drain deadlines are in seconds; a 1 s check is a loop over the members, cheap enough to run always.
+  const drainTimer = setInterval(() => finishDrains(running.farm), 1000);
+  drainTimer.unref();
 
   let metricsServer: http.Server | null = null;
   let metricsAddress: AddressInfo | null = null;
@@ -154,6 +157,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       return result.ok;
     },
     async stop() {
+      clearInterval(drainTimer);
       await running.stop(options.shutdownTimeoutMs);
       if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },

@@ -32,8 +32,8 @@ const quiet = () => createLogger('silent', new Writable({ write: (_c, _e, cb) =>
 const workers = () => httpFarm({ node1: backends[0].port, node2: backends[1].port }, 'worker.list=jkstatus\nworker.jkstatus.type=status');
 const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
 
-async function launchHere(port = 0): Promise<Running> {
-  writeFileSync(join(dir, 'workers.properties'), workers());
+async function launchHere(port = 0, extra = ''): Promise<Running> {
+  writeFileSync(join(dir, 'workers.properties'), workers() + extra);
   writeFileSync(join(dir, 'uriworkermap.properties'), MOUNTS);
   return launch(
     {
@@ -75,6 +75,30 @@ describe('drain by API survives a restart', () => {
     expect(list.text).toMatch(/worker\.node2\.activation=DIS/);
     for (let i = 0; i < 6; i++) expect((await get(`${base2}/app/page`)).json().instance).toBe('node1');
     await running.stop();
+  });
+});
+
+describe('drain policy', () => {
+  it('stops a disabled member when its drain deadline passes and persists the stop', async () => {
+    rmSync(join(dir, 'workers.properties.jkstate.json'), { force: true });
+    const running = await launchHere(0, 'worker.node2.drain_deadline=1\n');
+    try {
+      const base = `http://127.0.0.1:${running.address.port}`;
+      expect((await get(`${base}/jkstatus?cmd=update&mime=txt&w=lb&sw=node2&vwa=1`)).text).toContain('type=OK');
+      const node2 = () => running.app.farm.balancers.get('lb')!.memberByName('node2')!;
+      expect(node2().activation).toBe(1);
+      const end = Date.now() + 6000;
+      while (node2().activation !== 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(node2().activation).toBe(2);
+      const end2 = Date.now() + 3000;
+      while (!readFileSync(join(dir, 'workers.properties.jkstate.json'), { flag: 'a+' }).toString().includes('STP') && Date.now() < end2) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(readFileSync(join(dir, 'workers.properties.jkstate.json'), 'utf8')).toContain('"STP"');
+    } finally {
+      await running.stop();
+      rmSync(join(dir, 'workers.properties.jkstate.json'), { force: true });
+    }
   });
 });
 
