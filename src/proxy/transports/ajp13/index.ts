@@ -74,11 +74,9 @@ class Ajp13TransportImpl implements Ajp13Transport {
     let fresh = false;
     for (;;) {
       const { conn, reused } = await this.pool.acquire(fresh);
-      console.log('DBG acquired', this.member.name, reused, fresh, Date.now() % 100000);
       try {
         await this.checkBeforeSend(conn, reused);
       } catch (err) {
-        console.log('DBG check failed', this.member.name, String(err), Date.now() % 100000);
         this.pool.release(conn, false);
         if (reused && !fresh) {
           fresh = true;
@@ -91,7 +89,6 @@ class Ajp13TransportImpl implements Ajp13Transport {
         req,
       );
       try {
-        console.log('DBG run', this.member.name, Date.now() % 100000);
         return await exchange.run(packet);
       } catch (err) {
         if (!(err instanceof StaleConnectionError)) throw err;
