@@ -10,7 +10,7 @@ import type { StartOptions } from '../cli/options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
-import { DrainRegistry, checkDrains, drainInfo } from '../routing/drain.js';
+import { DrainRegistry, checkDrains, drainExtras } from '../routing/drain.js';
 import { StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
 import { MEMBER_BY_KEY } from '../status/attributes.js';
 import { servePage } from '../status/page.js';
@@ -59,6 +59,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   let app: BalancerApp | null = null;
   const metrics = createMetrics({ getBalancers: () => app?.farm.balancers ?? new Map(), drains, clock });
 
+  const memberExtras = drainExtras(drains, clock);
   const statusContext = (a: BalancerApp): StatusContext => ({
     workers: a.farm.loaded.workers,
     mounts: a.farm.loaded.mounts,
@@ -69,7 +70,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     store,
     logger,
     credentials,
-    getMemberExtras: (b, m) => ({ drain: drainInfo(m, drains.trackersOf(b)[m.index] ?? null, clock.now()) }),
+    getMemberExtras: memberExtras,
   });
 
   const statusFactory = (cfg: StatusConfig, a: BalancerApp): StatusHandler => {

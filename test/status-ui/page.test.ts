@@ -9,12 +9,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createMetrics } from '../../src/metrics/index.js';
-import { DrainRegistry, drainExtras } from '../../src/routing/drain.js';
 import { Act } from '../../src/routing/types.js';
-import { createStatusWorker } from '../../src/status/index.js';
-import { withStatusPage } from '../../src/status/page.js';
-import { startBalancer, type TestBalancer } from '../helpers/balancer.js';
+import { startProduct, type TestBalancer } from '../helpers/balancer.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { get } from '../helpers/http-client.js';
 
@@ -42,28 +38,8 @@ function workers(): string {
 beforeAll(async () => {
   if (!haveChromium) return;
   for (const r of ['n1', 'n2', 'n3']) backends.push(await startFakeTomcat(r));
-  const drains = new DrainRegistry();
-  let app: TestBalancer['app'] | null = null;
-  const metrics = createMetrics({ getBalancers: () => app!.farm.balancers, drains, clock: { now: () => Date.now() } });
-  lb = await startBalancer(workers(), '/app/*=lb\n/jkstatus=jkstatus\n/jkro=jkro\n', {
-    observer: metrics.observer,
-    statusFactory: (cfg, a) =>
-      withStatusPage(
-        createStatusWorker(cfg, () => ({
-          workers: a.farm.loaded.workers,
-          mounts: a.farm.loaded.mounts,
-          balancers: a.farm.balancers,
-          serverName: '127.0.0.1',
-          serverPort: lb?.port ?? 0,
-          startTime: a.startTime,
-          store: null,
-          credentials: null,
-          logger: a.logger,
-          getMemberExtras: drainExtras(drains, a.clock),
-        })),
-      ),
-  });
-  app = lb.app;
+  // The page as `jkbalancer start` assembles it: status worker, page, drain extras, metrics.
+  lb = await startProduct(workers(), '/app/*=lb\n/jkstatus=jkstatus\n/jkro=jkro\n');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
