@@ -8,7 +8,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export const CATALINA_HOME = process.env.JK_TEST_CATALINA_HOME ?? '/usr/share/tomcat10';
-const WEBAPP_SRC = join(dirname(fileURLToPath(import.meta.url)), 'tomcat-webapp');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The webapp sources: next to this file, or in the source tree when running compiled from dist/test/helpers (bench). */
+const WEBAPP_SRC = [join(HERE, 'tomcat-webapp'), join(HERE, '..', '..', '..', 'test', 'helpers', 'tomcat-webapp')].find((d) =>
+  existsSync(join(d, 'JkTestServlet.java')),
+) ?? join(HERE, 'tomcat-webapp');
 const run = promisify(execFile);
 
 export interface TomcatOptions {
@@ -47,8 +51,12 @@ export interface TomcatInstance {
   stop(): Promise<void>;
   /** SIGKILL the JVM but keep the base dir and ports, so restart() can bring it back (failover tests). */
   kill(): Promise<void>;
-  /** SIGSTOP / SIGCONT the JVM: a hung Tomcat whose sockets still accept connections. */
-  pause(): void;
+  /**
+   * SIGSTOP the JVM — a hung Tomcat whose sockets still accept connections — and wait until every
+   * thread really is stopped (the kernel stops threads asynchronously after kill() returns).
+   */
+  pause(): Promise<void>;
+  /** SIGCONT. */
   resume(): void;
   /** Kill if running, then start again on the same ports; sessions do not survive. */
   restart(): Promise<void>;
@@ -313,8 +321,15 @@ export async function startTomcat(options: TomcatOptions): Promise<TomcatInstanc
       }
     },
     kill: killNow,
-    pause() {
-      if (child) killGroup(child, 'SIGSTOP');
+    async pause() {
+      const pid = child?.pid;
+      if (child === null || pid === undefined) return;
+      killGroup(child, 'SIGSTOP');
+      const deadline = Date.now() + 5000;
+      while (!allThreadsStopped(pid)) {
+        if (Date.now() > deadline) throw new Error(`Tomcat ${options.jvmRoute} did not stop after SIGSTOP`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
     },
     resume() {
       if (child) killGroup(child, 'SIGCONT');
@@ -326,6 +341,19 @@ export async function startTomcat(options: TomcatOptions): Promise<TomcatInstanc
     },
     logs: () => tail(logFile, 1 << 20),
   };
+}
+
+/** Linux: every thread of the process is in state T (stopped). */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state letter follows the ") " that closes the command name.
+      return stat[stat.lastIndexOf(')') + 2] === 'T';
+    });
+  } catch {
+    return false;
+  }
 }
 
 function tail(file: string, max = 4000): string {

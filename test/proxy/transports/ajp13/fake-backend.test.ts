@@ -90,6 +90,14 @@ function transportTo(port: number, over: Parameters<typeof member>[0] = {}): Ajp
   return t;
 }
 
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function failure(p: Promise<unknown>): Promise<TransportError> {
   const err = await p.then(
     () => null,
@@ -155,8 +163,8 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const t = transportTo(fake.port);
     await readAll(await t.forward(request()));
     expect(t.connected).toBe(1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(t.connected).toBe(0);
+    await until(() => t.connected === 0, 'the pool to drop the connection');
+    expect(fake.connections).toBe(1);
   });
 
   it('answers each GET_BODY_CHUNK with at most the size asked, then an empty packet', async () => {
@@ -221,7 +229,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const t = transportTo(fake.port, { connectionPoolSize: 1, connectionAcquireTimeoutMs: 0 });
     const ac = new AbortController();
     const hanging = t.forward(request({ signal: ac.signal })).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => t.busy === 1, 'the first request to hold the connection');
     expect((await failure(t.forward(request()))).kind).toBe('busy');
     ac.abort();
     expect(((await hanging) as TransportError).kind).toBe('client_error');

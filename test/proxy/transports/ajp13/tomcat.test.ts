@@ -308,14 +308,15 @@ describe.skipIf(!tomcatTestsEnabled())('AJP13 transport against Tomcat 10', () =
 
   describe('CPing/CPong against a hung Tomcat (SIGSTOP)', () => {
     it('detects it before sending (prepost), at connect, and at idle probes; works again after SIGCONT', async () => {
-      const prepost = transport(tc1, { ping: { prepostTimeoutMs: 300, pingTimeoutMs: 300 } });
-      const onConnect = transport(tc1, { ping: { connectTimeoutMs: 300, pingTimeoutMs: 300 } });
-      const probed = transport(tc1, { ping: { intervalSec: 1, pingTimeoutMs: 300 } });
+      const prepost = transport(tc1, { name: 'prepost', ping: { prepostTimeoutMs: 300, pingTimeoutMs: 300 } });
+      const onConnect = transport(tc1, { name: 'onConnect', ping: { connectTimeoutMs: 300, pingTimeoutMs: 300 } });
+      const probed = transport(tc1, { name: 'probed', ping: { intervalSec: 1, pingTimeoutMs: 300 } });
       for (const t of [prepost, probed]) await readAll(await t.forward(request()));
       expect(prepost.connected).toBe(1);
-      tc1.pause();
+      await tc1.pause();
       try {
-        const e1 = await rejection(prepost.forward(request({ method: 'POST', body: bufferBody(Buffer.from('not sent')) })));
+        // (A reply timeout only bounds the test should a CPing wrongly pass.)
+        const e1 = await rejection(prepost.forward(request({ method: 'POST', body: bufferBody(Buffer.from('not sent')), replyTimeoutMs: 5000 })));
         expect([e1.kind, e1.nothingSent]).toEqual(['connect', true]);
         expect(prepost.connected).toBe(0);
         const e2 = await rejection(onConnect.forward(request()));
@@ -325,7 +326,9 @@ describe.skipIf(!tomcatTestsEnabled())('AJP13 transport against Tomcat 10', () =
       } finally {
         tc1.resume();
       }
-      for (const t of [prepost, onConnect, probed]) expect(await readJson(await t.forward(request()))).toMatchObject({ jvmRoute: 'tc1' });
+      for (const t of [prepost, onConnect, probed]) {
+        expect(await readJson(await t.forward(request({ replyTimeoutMs: 5000 }))), t.member.name).toMatchObject({ jvmRoute: 'tc1' });
+      }
       probed.maintain(Date.now() + 5000);
       await until(() => probed.busy === 0, 'the idle probe to finish');
       expect(probed.connected).toBe(1);
