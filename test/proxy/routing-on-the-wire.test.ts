@@ -1,6 +1,7 @@
 /**
  * Routing decisions observed through real sockets: client → balancer → fake Tomcats.
  */
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Act } from '../../src/routing/types.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
@@ -148,5 +149,62 @@ describe('failover paths', () => {
     const r = await get(lb.url('/other'));
     expect(r.status).toBe(404);
     expect(backends.node1.served + backends.node2.served + backends.node3.served).toBe(before);
+  });
+});
+
+describe('answers shaped by configuration', () => {
+  it('set_session_cookie: a route-only cookie names the member that answered a non-sticky request', async () => {
+    lb = await startBalancer(httpFarm(ports(), 'worker.lb.set_session_cookie=true'), MOUNTS);
+    const r = await get(lb.url('/app/x?nosession=1'));
+    const instance = r.json<{ instance: string }>().instance;
+    const sc = r.headers['set-cookie'];
+    expect(sc).toBe(`JSESSIONID=.${instance};PATH=/;HttpOnly`);
+    // Following that cookie is sticky (and exact, so no new stickiness cookie).
+    const again = await get(lb.url('/app/x?nosession=1'), { cookie: `JSESSIONID=.${instance}` });
+    expect(again.json().instance).toBe(instance);
+    expect(again.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('use_server_errors: a backend error page is replaced by our own for that mount', async () => {
+    lb = await startBalancer(httpFarm(ports()), '/app/*=lb;use_server_errors=500\n');
+    const r = await get(lb.url('/app/fail-on/node1/500'), { cookie: 'JSESSIONID=A.node1' });
+    expect(r.status).toBe(500);
+    expect(r.text).not.toContain('from node1');
+    expect(r.text).toContain('500 Internal Server Error');
+  });
+
+  it('a keep-alive socket the backend closes between requests is not a member error', async () => {
+    // Like Tomcat after keepAliveTimeout / maxKeepAliveRequests: idle sockets are closed without
+    // warning (no Keep-Alive hint, no Connection: close), so the balancer sometimes reuses one that
+    // is already going away.
+    const sockets = new Set<net.Socket>();
+    const raw = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      let buf = '';
+      let idle: NodeJS.Timeout | null = null;
+      sock.on('data', (d) => {
+        buf += d.toString('latin1');
+        while (buf.includes('\r\n\r\n')) {
+          buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
+          if (idle) clearTimeout(idle);
+          sock.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{"instance":"quick"}');
+          idle = setTimeout(() => sock.destroy(), 15);
+        }
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    try {
+      lb = await startBalancer(httpFarm({ quick: (raw.address() as net.AddressInfo).port }), MOUNTS);
+      for (let i = 0; i < 60; i++) {
+        expect((await get(lb.url('/app/x'))).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 10 + (i % 6)));
+      }
+      expect(member('quick').errors).toBe(0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
   });
 });
