@@ -20,7 +20,6 @@ export interface FakeTomcat {
   kill(): Promise<void>;
   /** Listen again on the same port. */
   revive(): Promise<void>;
-
   close(): Promise<void>;
 }
 
@@ -54,7 +53,6 @@ export async function startFakeTomcat(route: string, port = 0): Promise<FakeTomc
     async revive() {
       await listen(state.port);
     },
-
     async close() {
       for (const s of sockets) s.destroy();
       sockets.clear();
