@@ -224,6 +224,18 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * A shell that kills the JVM's process group and removes its base dir once this Node process is
+ * gone, however it died (a SIGKILLed test worker runs no exit hook): no Tomcat outlives the tests.
+ */
+function startWatchdog(jvm: ChildProcess, baseDir: string): ChildProcess {
+  const dir = `'${baseDir.replace(/'/g, `'\\''`)}'`;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -CONT -${jvm.pid}; kill -KILL -${jvm.pid}; sleep 1; rm -rf ${dir}`;
+  const dog = spawn('sh', ['-c', script], { stdio: 'ignore', detached: true });
+  dog.unref();
+  return dog;
+}
+
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
@@ -266,7 +278,11 @@ export async function startTomcat(options: TomcatOptions): Promise<TomcatInstanc
     closeSync(fd);
     child = proc;
     live.add(proc);
-    proc.once('exit', () => live.delete(proc));
+    const watchdog = startWatchdog(proc, baseDir);
+    proc.once('exit', () => {
+      live.delete(proc);
+      watchdog.kill('SIGKILL');
+    });
     const deadline = started + (options.startTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
