@@ -114,6 +114,8 @@ class Ajp13TransportImpl implements Ajp13Transport {
     } else if (ping.prepostTimeoutMs > 0 && ping.connectTimeoutMs <= 0) {
       await conn.cping(ping.prepostTimeoutMs);
     }
+    // Bytes that followed the CPong in the same read break the connection before we may use it.
+    if (conn.broken) throw new TransportError('connect', 'connection broken by the backend after CPong', true);
   }
 
   private openBody(req: ForwardRequest): Readable | null {

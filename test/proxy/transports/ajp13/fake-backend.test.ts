@@ -216,6 +216,16 @@ describe('AJP13 transport error handling (scripted container)', () => {
     expect(t.connected).toBe(0);
   });
 
+  it('never sends a request on a connection that broke right behind its CPong', async () => {
+    const fake = await fakeContainer((sock, p) => {
+      if (p[0] === 0x0a) sock.write(Buffer.concat([ab([0x09]), ab([0x09])]));
+    });
+    const t = transportTo(fake.port, { ping: { prepostTimeoutMs: 1000 } });
+    const err = await failure(t.forward(request()));
+    expect([err.kind, err.nothingSent]).toEqual(['connect', true]);
+    expect(fake.packets.filter(isForward).length).toBe(0);
+  });
+
   it('reports connect failures as connect errors with nothing sent', async () => {
     const fake = await fakeContainer(serveHello);
     const port = fake.port;
