@@ -73,6 +73,14 @@ export class AjpConnection {
 
   attach(listener: ConnectionListener): void {
     this.listener = listener;
+    // Broken while nobody listened: its next user must hear it, or it would wait forever.
+    if (this.broken) {
+      queueMicrotask(() => {
+        if (this.listener !== listener) return;
+        this.listener = null;
+        listener.onBroken(null);
+      });
+    }
   }
 
   detach(): void {
