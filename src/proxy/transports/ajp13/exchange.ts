@@ -93,6 +93,11 @@ export class Exchange implements ConnectionListener {
       this.rejectHead = reject;
     });
     this.ctx.conn.attach(this);
+    if (this.req.signal.aborted) {
+      // The client left while we were getting the connection ready.
+      this.onAbort();
+      return head;
+    }
     this.req.signal.addEventListener('abort', this.onAbort, { once: true });
     this.ctx.conn.write(packet);
     this.sent += packet.length;

@@ -226,6 +226,19 @@ describe('AJP13 transport error handling (scripted container)', () => {
     expect(fake.packets.filter(isForward).length).toBe(0);
   });
 
+  it('sends nothing when the client leaves while the connection is being prepared', async () => {
+    const fake = await fakeContainer((sock, p) => {
+      if (p[0] === 0x0a) setTimeout(() => sock.write(ab([0x09])), 50);
+    });
+    const t = transportTo(fake.port, { ping: { prepostTimeoutMs: 1000 } });
+    const ac = new AbortController();
+    const pending = t.forward(request({ signal: ac.signal }));
+    setTimeout(() => ac.abort(), 10);
+    expect((await failure(pending)).kind).toBe('client_error');
+    expect(fake.packets.filter(isForward).length).toBe(0);
+    expect(t.connected).toBe(0);
+  });
+
   it('reports connect failures as connect errors with nothing sent', async () => {
     const fake = await fakeContainer(serveHello);
     const port = fake.port;
