@@ -91,6 +91,11 @@ export class AjpConnection {
     this.socket.write(data, cb);
   }
 
+  /** Close it as a failure its current user hears about (onBroken), unlike destroy(). */
+  abort(reason: Error): void {
+    this.markBroken(reason);
+  }
+
   destroy(): void {
     this.broken = true;
     this.listener = null;

@@ -115,7 +115,7 @@ export class ConnectionPool {
   close(): void {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.destroy();
-    for (const conn of this.inUse) conn.destroy();
+    for (const conn of this.inUse) conn.abort(new Error('transport closed'));
     for (const w of this.waiters.splice(0)) w.grant(null);
   }
 

@@ -239,6 +239,16 @@ describe('AJP13 transport error handling (scripted container)', () => {
     expect(t.connected).toBe(0);
   });
 
+  it('fails requests in flight when the transport is closed', async () => {
+    const fake = await fakeContainer(() => {});
+    const t = transportTo(fake.port);
+    const pending = t.forward(request());
+    await until(() => fake.packets.length === 1, 'the request to arrive');
+    await t.close();
+    expect((await failure(pending)).kind).toBe('read');
+    expect(t.connected).toBe(0);
+  });
+
   it('reports connect failures as connect errors with nothing sent', async () => {
     const fake = await fakeContainer(serveHello);
     const port = fake.port;
