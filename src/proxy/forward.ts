@@ -234,7 +234,7 @@ async function attemptMember(
     outcome.bytesSent = resp.bytesSent();
     const hit = failOn.length > 0 ? failOnStatusMatch(failOn, resp.status) : 0;
     if (hit !== 0) {
-      resp.body.destroy();
+      discard(resp.body);
       outcome.kind = 'fail_status';
       outcome.status = hit;
       outcome.bytesReceived = resp.bytesReceived();
@@ -252,7 +252,7 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   const useServerErrors = rule.ext.useServerErrors;
   if (useServerErrors > 0 && resp.status >= useServerErrors) {
     // The mount asks for our error page instead of the backend's body.
-    resp.body.destroy();
+    discard(resp.body);
     outcome.kind = 'success';
     outcome.responseStarted = true;
     sendOwnError(res, resp.status, 'the application reported an error');
@@ -260,7 +260,7 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   }
   const headers = relayResponseHeaders(resp.headers, info.setCookie);
   if (res.destroyed) {
-    resp.body.destroy();
+    discard(resp.body);
     outcome.kind = 'client_error';
     return;
   }
@@ -277,6 +277,14 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
     outcome.bytesReceived = resp.bytesReceived();
     outcome.bytesSent = resp.bytesSent();
   }
+}
+
+const ignore = (): void => {};
+
+/** Drop a reply body we will not relay; errors it may still emit are expected and ignored. */
+function discard(body: Readable): void {
+  body.on('error', ignore);
+  body.destroy();
 }
 
 /**
@@ -304,13 +312,15 @@ function pump(body: Readable, res: ServerResponse): Promise<void> {
     const onClose = (): void => {
       if (res.writableFinished) return;
       cleanup();
-      body.destroy();
+      discard(body);
       reject(new Error('client went away'));
     };
     const cleanup = (): void => {
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('error', onError);
+      // A late error (the transport aborting on our behalf) must not become an uncaught exception.
+      body.on('error', ignore);
       res.off('drain', onDrain);
       res.off('close', onClose);
     };
