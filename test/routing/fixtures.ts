@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { LbConfig, MemberConfig, RuleExtensions } from '../../src/config/model.js';
+import { NO_EXTENSIONS } from '../../src/config/rule-extensions.js';
 import { Balancer, type LbRequest } from '../../src/routing/balancer.js';
 import type { AttemptInfo, AttemptOutcome, Clock, OutcomeKind, RequestView } from '../../src/routing/types.js';
 
@@ -76,21 +77,7 @@ export function lbConfig(members: MemberConfig[], o: Mutable<LbConfig> = {}): Lb
 }
 
 export function rule(o: Mutable<RuleExtensions> = {}): RuleExtensions {
-  return {
-    replyTimeoutMs: -1,
-    stickyIgnore: false,
-    stateless: false,
-    active: [],
-    disabled: [],
-    stopped: [],
-    failOnStatus: null,
-    useServerErrors: 0,
-    sessionCookie: null,
-    sessionPath: null,
-    setSessionCookie: false,
-    sessionCookiePath: null,
-    ...o,
-  } as RuleExtensions;
+  return { ...NO_EXTENSIONS, ...o } as RuleExtensions;
 }
 
 export class FakeClock implements Clock {
