@@ -75,10 +75,17 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
 
   const statusFactory = (cfg: StatusConfig, a: BalancerApp): StatusHandler => {
     const worker = createStatusWorker(cfg, () => statusContext(a));
+    // A status worker restricted to users must not publish its data unauthenticated next door.
+    const metricsHere = cfg.users.length === 0;
     return {
       handle(req: IncomingMessage, res: ServerResponse) {
         const path = pathOf(req);
-        if (path.endsWith('/metrics')) return metrics.handle(req, res);
+        if (path.endsWith('/metrics')) {
+          if (metricsHere) return metrics.handle(req, res);
+          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`404 Not Found: status worker '${cfg.name}' has a user list, so it does not serve metrics; use --metrics-listen\n`);
+          return;
+        }
         if (servePage(req, res)) return;
         worker.handle(req, res);
       },

@@ -78,6 +78,42 @@ describe('drain by API survives a restart', () => {
   });
 });
 
+describe('metrics', () => {
+  it('are served below the status worker mount and on --metrics-listen, with the traffic counted', async () => {
+    writeFileSync(join(dir, 'workers.properties'), workers());
+    writeFileSync(join(dir, 'uriworkermap.properties'), MOUNTS);
+    const running = await launch(
+      {
+        workersFile: join(dir, 'workers.properties'),
+        mountsFile: join(dir, 'uriworkermap.properties'),
+        listenHost: '127.0.0.1',
+        listenPort: 0,
+        logLevel: 'silent',
+        lenient: false,
+        stateFile: null,
+        metricsHost: '127.0.0.1',
+        metricsPort: 0,
+        shutdownTimeoutMs: 1000,
+      },
+      quiet(),
+    );
+    try {
+      for (let i = 0; i < 3; i++) await get(`http://127.0.0.1:${running.address.port}/app/x?nosession=1`);
+      const viaStatus = await get(`http://127.0.0.1:${running.address.port}/jkstatus/metrics`);
+      const separate = await get(`http://127.0.0.1:${running.metricsAddress!.port}/metrics`);
+      const total = (text: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith('jkbalancer_member_requests_total{'))
+          .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+      expect(total(viaStatus.text)).toBe(3);
+      expect(total(separate.text)).toBe(3);
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
 describe('drain policy', () => {
   it('stops a disabled member when its drain deadline passes and persists the stop', async () => {
     rmSync(join(dir, 'workers.properties.jkstate.json'), { force: true });
