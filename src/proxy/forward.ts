@@ -99,6 +99,9 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
   let finalStatus = 0;
   let reason = '';
   let answered = false;
+  let attempts = 0;
+  /** Why the previous attempt failed; reported as a failover once another attempt starts. */
+  let failedBefore: AttemptOutcome['kind'] | null = null;
 
   for (;;) {
     const step = balancer.next(r);
@@ -116,6 +119,8 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     if (info === null) continue; // busy_limit: the core counted it; choose again
     if (r.stickyId !== null) env.observer.sticky(balancer, i, r.stickyId, balancer.clock.now());
     const m = balancer.members[i];
+    attempts++;
+    if (failedBefore !== null) env.observer.failover(target.name, failedBefore);
     env.observer.attemptStart(target.name, m.name);
     const fwd: ForwardRequest = {
       method,
@@ -141,9 +146,10 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     balancer.endAttempt(r, i, outcome);
     member = m.name;
     answered = outcome.responseStarted;
+    failedBefore = null;
     if (outcome.kind !== 'success' && outcome.kind !== 'client_error') {
       failovers = failovers ? `${failovers},${m.name}:${outcome.kind}` : `${m.name}:${outcome.kind}`;
-      env.observer.failover(target.name, outcome.kind);
+      failedBefore = outcome.kind;
     }
   }
 
@@ -164,7 +170,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     route: r.route,
     sticky: r.sticky,
     path_taken: r.path,
-    attempts: r.attempts,
+    attempts,
     failovers,
     reason: answered ? '' : reason,
     client_gone: clientGone,
