@@ -139,7 +139,14 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
       signal: abort.signal,
     };
     resetOutcome(outcome);
-    await attemptMember(target, i, fwd, info, rule, body, res, outcome, () => clientGone);
+    try {
+      await attemptMember(target, i, fwd, info, rule, body, res, outcome, () => clientGone);
+    } catch (err) {
+      // Never leave the attempt open in the routing core: whatever broke, the attempt ends here.
+      env.logger.error({ err, lb: target.name, member: m.name }, 'attempt failed inside the balancer');
+      outcome.kind = outcome.responseStarted ? 'read' : 'protocol';
+      if (outcome.responseStarted && !res.destroyed) res.destroy();
+    }
     if (clientGone && outcome.kind !== 'success') outcome.kind = 'client_error';
     outcome.bodyReplayable = body.replayable;
     env.observer.attemptEnd(target.name, m.name, outcome.kind, outcome.bytesSent, outcome.bytesReceived);
@@ -270,7 +277,15 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
     outcome.kind = 'client_error';
     return;
   }
-  res.writeHead(resp.status, resp.statusMessage || undefined, headers);
+  try {
+    // The reason phrase is not relayed: Tomcat's AJP connector sends the bare number, and HTTP/2 has none.
+    res.writeHead(resp.status, headers);
+  } catch {
+    // A header Node refuses to send (invalid characters): a malformed reply, nothing sent yet.
+    discard(resp.body);
+    outcome.kind = 'protocol';
+    return;
+  }
   outcome.responseStarted = true;
   try {
     await pump(resp.body, res);
