@@ -5,7 +5,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { RequestBody } from './transport.js';
+import { TransportError, type RequestBody } from './transport.js';
 
 export function requestBodyLength(req: IncomingMessage): number {
   const te = req.headers['transfer-encoding'];
@@ -22,7 +22,7 @@ export class ReplayableBody implements RequestBody {
   /** More was read than the replay buffer holds: the body cannot be sent again. */
   private overflowed = false;
   private ended = false;
-  private failed: Error | null = null;
+  private failed: TransportError | null = null;
   private current: PassThrough | null = null;
   private attached = false;
   bytesRead = 0;
@@ -82,14 +82,13 @@ export class ReplayableBody implements RequestBody {
       this.ended = true;
       this.current?.end();
     });
-    this.req.on('error', (err) => {
-      this.failed = err;
-      this.current?.destroy(err);
-    });
-    this.req.on('aborted', () => {
-      const err = new Error('client aborted the request body');
-      this.failed = err;
-      this.current?.destroy(err);
-    });
+    // A client that stops sending is the client's fault, never the member's (§5.7).
+    const clientGone = (): void => {
+      if (this.ended || this.failed) return;
+      this.failed = new TransportError('client_error', 'client stopped sending the request body');
+      this.current?.destroy(this.failed);
+    };
+    this.req.on('error', clientGone);
+    this.req.on('close', clientGone);
   }
 }

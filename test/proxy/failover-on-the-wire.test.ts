@@ -2,6 +2,7 @@
  * Failures on the wire: dead backends under load, recovery, fail_on_status, reply_timeout,
  * and clients that hang up — each leaves members and requests in the right state.
  */
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { State } from '../../src/routing/types.js';
@@ -125,6 +126,22 @@ describe('clients that hang up', () => {
     expect(member('node1').busy).toBe(0);
     // The member keeps serving.
     expect((await get(lb.url('/app/x'))).status).toBe(200);
+  });
+
+  it('a client that stops sending its upload is a client error, not a member error', async () => {
+    lb = await startBalancer(httpFarm({ node1: backends.node1.port }), MOUNTS);
+    const sock = net.connect(lb.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('POST /app/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n');
+    sock.write(Buffer.alloc(1_000_000, 7));
+    await sleep(200);
+    sock.destroy();
+    const deadline = Date.now() + 5000;
+    while (member('node1').clientErrors === 0 && Date.now() < deadline) await sleep(20);
+    expect(member('node1').clientErrors).toBe(1);
+    expect(member('node1').errors).toBe(0);
+    expect(member('node1').busy).toBe(0);
+    expect(member('node1').state).not.toBe(State.ERROR);
   });
 
   it('a backend dying mid-reply cuts the client response and marks the member', async () => {
