@@ -313,14 +313,14 @@ async function update(
 ): Promise<Result> {
   if (target.kind !== 'lb') return { type: 'ERROR', message: MSG.notImplemented };
   const b = target.balancer;
-  const first = planUpdate(params, masked, b, target.sw);
+  const first = planUpdate(params, masked, target);
   if (!first.ok) return { type: 'ERROR', message: first.message };
   const resolve = ctx.resolveHost ?? dnsResolves;
   for (const h of first.hosts) {
     if (!(await resolve(h.host))) return { type: 'ERROR', message: unresolvableMessage(h.host, h.port, h.member.name) };
   }
   // Plan again after the lookups: another request may have changed the balancer meanwhile.
-  const plan = first.hosts.length ? planUpdate(params, masked, b, target.sw) : first;
+  const plan = first.hosts.length ? planUpdate(params, masked, target) : first;
   if (!plan.ok) return { type: 'ERROR', message: plan.message };
   const applied = applyAssignments(b, plan.assignments);
   const lbName = b.lb.name;

@@ -47,10 +47,34 @@ const DOMAIN = MEMBER_BY_KEY.get('domain') as MemberAttribute;
 /** mod_jk's wording for strings that do not fit its 64-byte fields. */
 const STRING_NAMES: Record<string, string> = { route: 'route', redirect: 'redirect', domain: 'domain', host: 'host name' };
 
-/** `*` any sequence, `?` one character, case-sensitive, whole name (jk_wildchar_match). */
+/**
+ * `*` any sequence, `?` one character, case-sensitive, whole name (jk_wildchar_match). Matched by
+ * hand in O(pattern × name): a pattern such as `sw=***…*x` made a backtracking RegExp run for hours.
+ */
 export function wildcardMatcher(pattern: string): (name: string) => boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
-  return (name) => re.test(name);
+  return (name) => {
+    let p = 0;
+    let n = 0;
+    // Position of the last '*' seen, and the name position it currently stands for up to.
+    let star = -1;
+    let starN = 0;
+    while (n < name.length) {
+      if (pattern[p] === '*') {
+        star = p++;
+        starN = n;
+      } else if (p < pattern.length && (pattern[p] === '?' || pattern[p] === name[n])) {
+        p++;
+        n++;
+      } else if (star >= 0) {
+        p = star + 1;
+        n = ++starN;
+      } else {
+        return false;
+      }
+    }
+    while (pattern[p] === '*') p++;
+    return p === pattern.length;
+  };
 }
 
 export const hasWildcard = (sw: string) => /[*?]/.test(sw);
@@ -62,16 +86,19 @@ function invalid(attr: MemberAttribute | LbAttribute, raw: string, reason: strin
   return `${FAIL}: invalid value '${raw}' for ${attr.key} of ${who} (${reason}).`;
 }
 
+/** The balancer an update addresses, and the members its `sw` selected (none without `sw`). */
+export interface UpdateTarget {
+  readonly balancer: Balancer;
+  readonly sw: string | undefined;
+  readonly members: readonly MemberRuntime[];
+}
+
 /**
- * Plan an update of balancer `b`: its own settings (no sw, no att), one attribute for all members
- * (att + val<i>), or the members matching `sw` (wildcards allowed).
+ * Plan an update of a balancer: its own settings (no sw, no att), one attribute for all members
+ * (att + val<i>), or the members `sw` selected (wildcards allowed).
  */
-export function planUpdate(
-  params: ReadonlyMap<string, string>,
-  masked: ReadonlySet<string>,
-  b: Balancer,
-  sw: string | undefined,
-): Plan {
+export function planUpdate(params: ReadonlyMap<string, string>, masked: ReadonlySet<string>, target: UpdateTarget): Plan {
+  const { balancer: b, sw } = target;
   const updates = [...params].filter(([k]) => isUpdateParam(k));
   const bad = updates.find(([k]) => masked.has(k));
   if (bad) return { ok: false, message: `${FAIL}: value '${bad[1]}' of '${bad[0]}' contained one of < > ? " (not allowed).` };
@@ -98,13 +125,11 @@ export function planUpdate(
       if (p.kind === 'value') assignments.push({ scope: 'lb', attr, value: p.value });
     }
   } else {
-    const wildcard = hasWildcard(sw);
-    const matches = wildcard ? b.members.filter((m) => wildcardMatcher(sw)(m.name)) : b.members.filter((m) => m.name === sw);
-    const abort = wildcard ? ' Aborting further wildcard updates.' : '';
+    const abort = hasWildcard(sw) ? ' Aborting further wildcard updates.' : '';
     for (const [key] of updates) {
       if (!MEMBER_BY_CODE.has(key)) return { ok: false, message: `${FAIL}: parameter '${key}' does not apply to a member.` };
     }
-    for (const member of matches) {
+    for (const member of target.members) {
       // Table order = mod_jk's order of member updates; it puts route before domain.
       for (const attr of MEMBER_ATTRIBUTES) {
         const raw = params.get(attr.code);

@@ -1,8 +1,10 @@
 /** cmd=update / reset / recover over real HTTP: every attribute code, side effects, errors and hostile input. */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Balancer } from '../../src/routing/balancer.js';
 import { State } from '../../src/routing/types.js';
 import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES } from '../../src/status/attributes.js';
+import { wildcardMatcher } from '../../src/status/update.js';
 import { parseProps, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -97,6 +99,24 @@ describe('member attribute codes (§6.5)', () => {
     expect(await result('cmd=update&w=lb&sw=x*&vwd=1')).toEqual({ type: 'ERROR', message: 'could not find sub worker' });
     expect(await result('cmd=show&w=lb&sw=n*')).toEqual({ type: 'ERROR', message: 'wildcard not allowed in sub worker for this command' });
     expect(await result('cmd=reset&w=lb&sw=n*')).toEqual({ type: 'ERROR', message: 'wildcard not allowed in sub worker for this command' });
+  });
+
+  it('matches sw wildcards like jk_wildchar_match: * any run, ? one character, whole name, case-sensitive', () => {
+    const cases: [string, string, boolean][] = [
+      ['n*', 'n1', true], ['n?', 'n1', true], ['n?', 'n12', false], ['*1', 'node1', true], ['N*', 'n1', false],
+      ['*', '', true], ['?', '', false], ['a*b*c', 'aXbYc', true], ['a*b*c', 'aXbY', false], ['*a', '*ba', true], ['n.1', 'nx1', false],
+    ];
+    for (const [pattern, name, expected] of cases) expect(wildcardMatcher(pattern)(name), `${pattern} ~ ${name}`).toBe(expected);
+    // Same answers as the obvious regular expression, on patterns short enough for it.
+    const reference = (pattern: string, name: string) =>
+      new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/, '\\$&'))).join('')}$`, 's').test(name);
+    fc.assert(
+      fc.property(fc.stringMatching(/^[ab*?.]{0,8}$/), fc.stringMatching(/^[ab*.]{0,10}$/), (pattern, name) => {
+        expect(wildcardMatcher(pattern)(name)).toBe(reference(pattern, name));
+      }),
+    );
+    // A backtracking RegExp never returns from this one (the request would block the whole balancer).
+    expect(wildcardMatcher(`${'*'.repeat(40)}x`)('node1node1node1node1node1node1')).toBe(false);
   });
 
   it('refuses a route that another member already has (whole request, nothing applied)', async () => {
