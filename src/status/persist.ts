@@ -22,6 +22,8 @@ import {
   MEMBER_ATTRIBUTES,
   MEMBER_BY_KEY,
   type AttrValue,
+  type LbAttribute,
+  type MemberAttribute,
 } from './attributes.js';
 
 export const STATE_VERSION = 1;
@@ -80,6 +82,11 @@ export function parseState(text: string, path: string): { state: PersistedState;
   const problems: string[] = [];
   const state = emptyState();
   for (const [lbName, lbRaw] of Object.entries(raw.balancers)) {
+    // Assigning this key would replace the object's prototype instead of adding an entry.
+    if (lbName === '__proto__') {
+      problems.push(`${lbName}: not a worker name; ignored`);
+      continue;
+    }
     if (!isRecord(lbRaw)) {
       problems.push(`${lbName}: not an object; ignored`);
       continue;
@@ -90,6 +97,10 @@ export function parseState(text: string, path: string): { state: PersistedState;
     };
     const members = isRecord(lbRaw.members) ? lbRaw.members : {};
     for (const [memberName, fields] of Object.entries(members)) {
+      if (memberName === '__proto__') {
+        problems.push(`${lbName}/${memberName}: not a worker name; ignored`);
+        continue;
+      }
       saved.members[memberName] = readFields(fields, `${lbName}/${memberName}`, (k) => MEMBER_BY_KEY.has(k), problems);
     }
     state.balancers[lbName] = saved;
@@ -195,6 +206,20 @@ function setOrClear(fields: SavedFields, key: string, value: AttrValue, config: 
 }
 
 /**
+ * The saved value to restore, or null (with the reason in `problems`) when the workers-file value
+ * has changed since it was saved (the file wins) or the value is not valid for the attribute.
+ */
+function restorable(attr: LbAttribute | MemberAttribute, configured: AttrValue, entry: SavedValue, where: string, problems: string[]): AttrValue | null {
+  if (configured !== entry.config) {
+    problems.push(`state file: ${where} was changed in the workers file since it was set live; keeping the workers file value`);
+    return null;
+  }
+  const value = checkStoredValue(attr, entry.value);
+  if (value === null) problems.push(`state file: ${where} has an invalid value ${JSON.stringify(entry.value)}; ignored`);
+  return value;
+}
+
+/**
  * Re-apply saved changes to freshly built balancers (at start and after a reload). Balancers or
  * members no longer configured, values the workers file has changed since, and invalid values
  * are reported and skipped; everything else is applied with the same side effects as a live update.
@@ -210,17 +235,8 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
     for (const [key, entry] of Object.entries(saved.settings)) {
       const attr = LB_BY_KEY.get(key);
       if (!attr) continue;
-      const where = `${lbName}.${key}`;
-      if (attr.configured(b.lb) !== entry.config) {
-        problems.push(`state file: ${where} was changed in the workers file since it was set live; keeping the workers file value`);
-        continue;
-      }
-      const value = checkStoredValue(attr, entry.value);
-      if (value === null) {
-        problems.push(`state file: ${where} has an invalid value ${JSON.stringify(entry.value)}; ignored`);
-        continue;
-      }
-      if (attr.current(b.lb) !== value) {
+      const value = restorable(attr, attr.configured(b.lb), entry, `${lbName}.${key}`, problems);
+      if (value !== null && attr.current(b.lb) !== value) {
         applyLbAttribute(b.lb, key, value);
         logger.info({ lb: lbName, field: key, value }, 'restored status change');
       }
@@ -236,15 +252,8 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
         const entry = fields[attr.key];
         if (!entry) continue;
         const where = `${lbName}/${memberName}.${attr.key}`;
-        if (attr.configured(m) !== entry.config) {
-          problems.push(`state file: ${where} was changed in the workers file since it was set live; keeping the workers file value`);
-          continue;
-        }
-        const value = checkStoredValue(attr, entry.value);
-        if (value === null) {
-          problems.push(`state file: ${where} has an invalid value ${JSON.stringify(entry.value)}; ignored`);
-          continue;
-        }
+        const value = restorable(attr, attr.configured(m), entry, where, problems);
+        if (value === null) continue;
         if (attr.key === 'route' && value !== '' && b.members.some((o) => o !== m && o.route === value)) {
           problems.push(`state file: ${where} '${value}' is already the route of another member; ignored`);
           continue;

@@ -90,6 +90,16 @@ describe('StateStore', () => {
     expect(() => StateStore.load(path)).toThrow(/refusing it/);
   });
 
+  it('reports a "__proto__" balancer or member instead of letting it replace an object\'s prototype', () => {
+    const path = join(dir, 'state.json');
+    const fields = { retries: { value: 5, config: 2 } };
+    writeFileSync(path, `{"version": 1, "balancers": {"__proto__": {"settings": {}, "members": {}}, "lb": {"settings": {}, "members": {"__proto__": ${JSON.stringify(fields)}}}}}`);
+    const { state, problems } = StateStore.load(path);
+    expect(problems).toEqual(['__proto__: not a worker name; ignored', 'lb/__proto__: not a worker name; ignored']);
+    expect(Object.getPrototypeOf(state.balancers)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(state.balancers.lb.members)).toBe(Object.prototype);
+  });
+
   it('drops bad entries, reports members/balancers no longer configured and values changed in the workers file', () => {
     const path = join(dir, 'state.json');
     writeFileSync(
