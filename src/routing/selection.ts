@@ -40,13 +40,18 @@ export function selectMember(ctx: SelectionContext, r: LbRequest): number {
   }
   const sid = r.sessionId;
   if (sid !== null) {
-    // Pieces in order; a piece's route is everything after its first '.'.
+    // Pieces in order; a piece's route is everything after its first '.'. The next '.' is searched
+    // again only once the pieces have passed it, so many dotless pieces cost one scan, not one each.
     let start = 0;
+    let dot = -1;
     while (start <= sid.length) {
+      if (dot < start) {
+        dot = sid.indexOf('.', start);
+        if (dot < 0) break; // no later piece has a route
+      }
       let end = sid.indexOf(';', start);
       if (end < 0) end = sid.length;
-      const dot = sid.indexOf('.', start);
-      if (dot >= 0 && dot < end) {
+      if (dot < end) {
         const c = findBySessionRoute(ctx, r, sid.substring(dot + 1, end));
         if (c >= 0) {
           if (r.sticky) r.stickyId = start === 0 && end === sid.length ? sid : sid.substring(start, end);

@@ -1,7 +1,7 @@
 /** Failover paths (§3.7–3.9): domains, redirects, hot standby, distance groups, sticky_session_force, rule activations. */
 import { describe, expect, it } from 'vitest';
 import { Act, State } from '../../src/routing/types.js';
-import { balancer, decide, drive, memberConfig, OK, outcome, rule, view } from './fixtures.js';
+import { balancer, decide, drive, memberConfig, OK, outcome, plain, rule, view } from './fixtures.js';
 
 const cookie = (id: string) => view({ cookies: [`JSESSIONID=${id}`] });
 
@@ -98,6 +98,21 @@ describe('distance groups', () => {
     const { b } = balancer(groups(), {}, { maintainSec: 0 });
     const d = decide(b, cookie('x.far2'))!;
     expect([d.member, d.path]).toEqual(['far2', 'sticky']);
+  });
+});
+
+describe('session id pieces (§4.4)', () => {
+  it('skips pieces without a route, however many, and takes the first piece that resolves', () => {
+    const { b } = balancer([memberConfig('n1'), memberConfig('n2'), memberConfig('n3')]);
+    const dotless = Array.from({ length: 500 }, (_, i) => `JSESSIONID=id${i}`).join('; ');
+    const d = decide(b, view({ cookies: [`${dotless}; JSESSIONID=x.zz; JSESSIONID=y.n2; JSESSIONID=z.n3`] }))!;
+    expect([d.member, d.path, d.request.stickyId]).toEqual(['n2', 'sticky', 'y.n2']);
+  });
+
+  it('with only routeless pieces, sticky_session_force refuses', () => {
+    const { b, clock } = balancer(plain(3), { stickySessionForce: true });
+    const { trace } = drive(b, view({ cookies: ['JSESSIONID=a; JSESSIONID=b', 'JSESSIONID=c'] }), () => OK, clock);
+    expect(trace).toEqual(['wait 100', 'done 503 sticky_session_force']);
   });
 });
 
