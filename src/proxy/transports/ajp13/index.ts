@@ -73,7 +73,7 @@ class Ajp13TransportImpl implements Ajp13Transport {
     // anything of this request is replaced by a fresh one.
     let fresh = false;
     for (;;) {
-      const { conn, reused } = await this.pool.acquire(fresh);
+      const { conn, reused } = await this.pool.acquire(fresh, req.signal);
       try {
         await this.checkBeforeSend(conn, reused);
       } catch (err) {

@@ -19,6 +19,8 @@ interface Waiter {
   grant(conn: AjpConnection | null): void;
 }
 
+const clientGone = (): TransportError => new TransportError('client_error', 'client went away', true);
+
 export class ConnectionPool {
   private readonly idle: AjpConnection[] = [];
   private readonly waiters: Waiter[] = [];
@@ -54,9 +56,10 @@ export class ConnectionPool {
 
   /**
    * A connection for one request: an idle one unless `fresh`, else a new one (with the CPing after
-   * connect when configured). Rejects with TransportError 'busy' or 'connect'.
+   * connect when configured). Rejects with TransportError 'busy' or 'connect', or 'client_error'
+   * when `signal` aborts while it waits for a busy pool.
    */
-  async acquire(fresh: boolean): Promise<Acquired> {
+  async acquire(fresh: boolean, signal: AbortSignal): Promise<Acquired> {
     if (this.closed) throw new TransportError('connect', 'transport closed', true);
     if (!fresh) {
       const conn = this.takeIdle();
@@ -72,7 +75,7 @@ export class ConnectionPool {
       this.slots++;
       return { conn: await this.openInSlot(), reused: false };
     }
-    const granted = await this.wait();
+    const granted = await this.wait(signal);
     if (granted !== null) return { conn: granted, reused: true };
     return { conn: await this.openInSlot(), reused: false };
   }
@@ -171,25 +174,35 @@ export class ConnectionPool {
     }
   }
 
-  private wait(): Promise<AjpConnection | null> {
+  private wait(signal: AbortSignal): Promise<AjpConnection | null> {
     const timeoutMs = this.member.connectionAcquireTimeoutMs;
     const busy = (): TransportError =>
       new TransportError('busy', `all ${this.maxSize} connections to ${this.member.name} in use`, true);
     // connection_acquire_timeout=0: one look, no wait (mod_jk would never acquire at all, Appendix B).
     if (timeoutMs <= 0 || this.closed) return Promise.reject(busy());
+    if (signal.aborted) return Promise.reject(clientGone());
     return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      };
+      // Timed out or left: out of the queue, so no connection or slot is ever handed to it.
+      const giveUp = (err: TransportError): void => {
+        settle();
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(err);
+      };
+      const onAbort = (): void => giveUp(clientGone());
       const waiter: Waiter = {
         grant: (conn) => {
-          clearTimeout(timer);
+          settle();
           if (this.closed && conn === null) reject(new TransportError('connect', 'transport closed', true));
           else resolve(conn);
         },
       };
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(busy());
-      }, timeoutMs);
+      const timer = setTimeout(() => giveUp(busy()), timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
   }

@@ -257,6 +257,28 @@ describe('AJP13 transport error handling (scripted container)', () => {
     expect([err.kind, err.nothingSent]).toEqual(['connect', true]);
   });
 
+  it('stops waiting for a pooled connection as soon as the client goes away', async () => {
+    const held: Socket[] = [];
+    const fake = await fakeContainer((sock, p) => {
+      if (isForward(p)) held.push(sock);
+    });
+    // An acquire timeout far beyond the test's own: only the abort can end the wait.
+    const t = transportTo(fake.port, { connectionPoolSize: 1, connectionAcquireTimeoutMs: 600_000 });
+    const first = t.forward(request());
+    await until(() => held.length === 1, 'the first request to hold the connection');
+    const ac = new AbortController();
+    const waiting = t.forward(request({ signal: ac.signal }));
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    const err = await failure(waiting);
+    expect([err.kind, err.nothingSent]).toEqual(['client_error', true]);
+    // The connection the first request frees goes back to the pool, not to the request that left.
+    held[0].write(Buffer.concat([headers200, bodyChunk('hello'), end(true)]));
+    expect((await readAll(await first)).toString()).toBe('hello');
+    expect([t.connected, t.busy]).toEqual([1, 0]);
+    expect(fake.packets.filter(isForward).length).toBe(1);
+  }, 10_000);
+
   it('fails fast as busy when connection_acquire_timeout is 0 and the pool is full', async () => {
     const fake = await fakeContainer(() => {});
     const t = transportTo(fake.port, { connectionPoolSize: 1, connectionAcquireTimeoutMs: 0 });
