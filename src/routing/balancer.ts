@@ -322,7 +322,9 @@ export class Balancer implements SelectionContext {
         local[member] = State.ERROR;
         break;
       case 'busy':
-        m.state = State.BUSY;
+        // As for a busy_limit refusal: a member in global ERROR stays there (BUSY would be released
+        // at the next request's start, skipping recover_time).
+        if (m.state !== State.ERROR) m.state = State.BUSY;
         local[member] = State.BUSY;
         break;
       case 'connect':

@@ -206,6 +206,17 @@ describe('busy handling', () => {
     expect(b.members.map((m) => m.state)).toEqual([State.BUSY, State.BUSY]);
   });
 
+  it('a busy outcome does not take a member out of global ERROR (§3.6: any but ERROR → BUSY)', () => {
+    const { b } = balancer([memberConfig('n1', { connectionPoolSize: 10 }), memberConfig('n2')], { errorEscalationTimeSec: 0 });
+    const waiting = hold(b, toN1); // in flight on n1, will find no pool connection
+    drive(b, toN1, (m) => (m === 'n1' ? outcome('connect') : OK)); // meanwhile n1 fails: global ERROR
+    expect(b.members[0].state).toBe(State.ERROR);
+    b.endAttempt(waiting.r, waiting.member, outcome('busy'));
+    expect(b.members[0].state).toBe(State.ERROR);
+    // Had it become BUSY, the next request would release it to OK and send its session there.
+    expect(decide(b, toN1)!.member).toBe('n2');
+  });
+
   it('BUSY is released at begin only when in-flight attempts are below the pool size', () => {
     const { b } = balancer([memberConfig('n1', { connectionPoolSize: 1 }), memberConfig('n2')]);
     const first = hold(b);
