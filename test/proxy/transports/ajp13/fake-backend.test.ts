@@ -5,9 +5,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TransportError } from '../../../../src/proxy/transport.js';
+import type { TransportError } from '../../../../src/proxy/transport.js';
 import { createAjp13Transport, type Ajp13Transport } from '../../../../src/proxy/transports/ajp13/index.js';
-import { bufferBody, member, readAll, request, streamBody } from './fixtures.js';
+import { bufferBody, member, readAll, rejection, request, streamBody, until } from './fixtures.js';
 
 /** Packets the web server sent: [payload] for 0x1234 packets. */
 type Script = (sock: Socket, packet: Buffer, index: { conn: number; packet: number }) => void;
@@ -90,23 +90,6 @@ function transportTo(port: number, over: Parameters<typeof member>[0] = {}): Ajp
   return t;
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<TransportError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TransportError);
-  return err as TransportError;
-}
-
 describe('AJP13 transport error handling (scripted container)', () => {
   it('retries once on a fresh connection when a reused one is reset before any reply', async () => {
     const fake = await fakeContainer((sock, p, at) => {
@@ -123,7 +106,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
   it('does not retry when the container closes after reading the request: read error', async () => {
     const fake = await fakeContainer((sock) => sock.end());
     const t = transportTo(fake.port);
-    const err = await failure(t.forward(request()));
+    const err = await rejection(t.forward(request()));
     expect([err.kind, err.nothingSent]).toEqual(['read', false]);
     expect(fake.connections).toBe(1);
   });
@@ -133,16 +116,16 @@ describe('AJP13 transport error handling (scripted container)', () => {
       if (isForward(p)) sock.write(Buffer.concat([headers200, bodyChunk('par')]), () => sock.destroy());
     });
     const res = await transportTo(fake.port).forward(request());
-    expect((await failure(readAll(res))).kind).toBe('read');
+    expect((await rejection(readAll(res))).kind).toBe('read');
   });
 
   it('reports protocol errors for a bad signature and for packets out of order', async () => {
     const garbage = await fakeContainer((sock) => sock.write('HTTP/1.1 200 OK\r\n\r\n'));
-    expect((await failure(transportTo(garbage.port).forward(request()))).kind).toBe('protocol');
+    expect((await rejection(transportTo(garbage.port).forward(request()))).kind).toBe('protocol');
     const bodyFirst = await fakeContainer((sock) => sock.write(bodyChunk('x')));
-    expect((await failure(transportTo(bodyFirst.port).forward(request()))).kind).toBe('protocol');
+    expect((await rejection(transportTo(bodyFirst.port).forward(request()))).kind).toBe('protocol');
     const cpong = await fakeContainer((sock) => sock.write(ab([0x09])));
-    expect((await failure(transportTo(cpong.port).forward(request()))).kind).toBe('protocol');
+    expect((await rejection(transportTo(cpong.port).forward(request()))).kind).toBe('protocol');
   });
 
   it('closes the connection when END_RESPONSE says not to reuse it', async () => {
@@ -211,7 +194,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
         }),
       -1,
     );
-    const err = await failure(t.forward(request({ method: 'POST', body: broken })));
+    const err = await rejection(t.forward(request({ method: 'POST', body: broken })));
     expect(err.kind).toBe('client_error');
     expect(t.connected).toBe(0);
   });
@@ -221,7 +204,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
       if (p[0] === 0x0a) sock.write(Buffer.concat([ab([0x09]), ab([0x09])]));
     });
     const t = transportTo(fake.port, { ping: { prepostTimeoutMs: 1000 } });
-    const err = await failure(t.forward(request()));
+    const err = await rejection(t.forward(request()));
     expect([err.kind, err.nothingSent]).toEqual(['connect', true]);
     expect(fake.packets.filter(isForward).length).toBe(0);
   });
@@ -234,7 +217,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const ac = new AbortController();
     const pending = t.forward(request({ signal: ac.signal }));
     setTimeout(() => ac.abort(), 10);
-    expect((await failure(pending)).kind).toBe('client_error');
+    expect((await rejection(pending)).kind).toBe('client_error');
     expect(fake.packets.filter(isForward).length).toBe(0);
     expect(t.connected).toBe(0);
   });
@@ -245,7 +228,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const pending = t.forward(request());
     await until(() => fake.packets.length === 1, 'the request to arrive');
     await t.close();
-    expect((await failure(pending)).kind).toBe('read');
+    expect((await rejection(pending)).kind).toBe('read');
     expect(t.connected).toBe(0);
   });
 
@@ -253,7 +236,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const fake = await fakeContainer(serveHello);
     const port = fake.port;
     await fake.close();
-    const err = await failure(transportTo(port).forward(request()));
+    const err = await rejection(transportTo(port).forward(request()));
     expect([err.kind, err.nothingSent]).toEqual(['connect', true]);
   });
 
@@ -270,7 +253,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const waiting = t.forward(request({ signal: ac.signal }));
     await new Promise((r) => setTimeout(r, 20));
     ac.abort();
-    const err = await failure(waiting);
+    const err = await rejection(waiting);
     expect([err.kind, err.nothingSent]).toEqual(['client_error', true]);
     // The connection the first request frees goes back to the pool, not to the request that left.
     held[0].write(Buffer.concat([headers200, bodyChunk('hello'), end(true)]));
@@ -285,7 +268,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const ac = new AbortController();
     const hanging = t.forward(request({ signal: ac.signal })).catch((e: unknown) => e);
     await until(() => t.busy === 1, 'the first request to hold the connection');
-    expect((await failure(t.forward(request()))).kind).toBe('busy');
+    expect((await rejection(t.forward(request()))).kind).toBe('busy');
     ac.abort();
     expect(((await hanging) as TransportError).kind).toBe('client_error');
   });

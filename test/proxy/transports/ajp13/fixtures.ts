@@ -1,45 +1,22 @@
-/** Builders for the AJP13 transport tests: a member config, a forward request, bodies, reply readers. */
+/** Builders for the AJP13 transport tests: a member config, a forward request, bodies, reply readers, waits. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { expect } from 'vitest';
 import type { MemberConfig, PingConfig } from '../../../../src/config/model.js';
-import type { BackendResponse, ForwardRequest, RequestBody } from '../../../../src/proxy/transport.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type RequestBody } from '../../../../src/proxy/transport.js';
+import { memberConfig } from '../../../routing/fixtures.js';
 
+/** An ajp13 member on 127.0.0.1 with a small pool; `ping` fields override the defaults one by one. */
 export function member(over: Partial<Omit<MemberConfig, 'ping'>> & { ping?: Partial<PingConfig> } = {}): MemberConfig {
   const { ping, ...rest } = over;
-  return {
-    name: 'n1',
-    type: 'ajp13',
+  const m = memberConfig(rest.name ?? 'n1', {
     host: '127.0.0.1',
-    port: 8009,
-    tls: false,
-    source: '',
-    lbfactor: 1,
-    distance: 0,
-    route: 'n1',
-    domain: '',
-    redirect: '',
-    activation: 'ACT',
-    socketTimeoutSec: 0,
     socketConnectTimeoutMs: 2000,
-    socketKeepalive: false,
     connectionPoolSize: 4,
     connectionPoolMinsize: 0,
-    connectionPoolTimeoutSec: 0,
-    connectionAcquireTimeoutMs: 200,
-    ping: { connectTimeoutMs: 0, prepostTimeoutMs: 0, intervalSec: 0, pingTimeoutMs: 10000, mode: '', ...ping },
-    replyTimeoutMs: 0,
-    retries: 2,
-    retryIntervalMs: 100,
-    recoveryOptions: 0,
-    failOnStatus: [],
-    busyLimit: 0,
-    maxPacketSize: 8192,
-    secret: '',
-    drainIdleSec: 0,
-    drainDeadlineSec: 0,
-    source_ref: { file: 'workers.properties', line: 1 },
     ...rest,
-  };
+  });
+  return { ...m, ping: { ...m.ping, ...ping } };
 }
 
 /** A body of known bytes (length = byte count, or -1 for "chunked"). */
@@ -103,4 +80,23 @@ export function headerValues(res: BackendResponse, name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < res.headers.length; i += 2) if (res.headers[i].toLowerCase() === name.toLowerCase()) out.push(res.headers[i + 1]);
   return out;
+}
+
+/** The TransportError a promise rejects with (fails the test if it resolves or rejects otherwise). */
+export async function rejection(p: Promise<unknown>): Promise<TransportError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TransportError);
+  return err as TransportError;
+}
+
+/** Polls until `cond` holds; throws after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

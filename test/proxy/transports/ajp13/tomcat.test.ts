@@ -4,29 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransportError, type Transport } from '../../../../src/proxy/transport.js';
+import type { Transport } from '../../../../src/proxy/transport.js';
 import { createAjp13Transport, type Ajp13Transport } from '../../../../src/proxy/transports/ajp13/index.js';
 import { startTomcat, tomcatTestsEnabled, type TomcatInstance } from '../../../helpers/tomcat.js';
-import { bufferBody, generatedBody, headerValues, member, readAll, readJson, request } from './fixtures.js';
+import { bufferBody, generatedBody, headerValues, member, readAll, readJson, rejection, request, until } from './fixtures.js';
 
 const SECRET = 'jk-test-secret';
-
-async function rejection(p: Promise<unknown>): Promise<TransportError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TransportError);
-  return err as TransportError;
-}
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Values the servlet saw for a request header (Tomcat keeps the case the header was sent in). */
 function seen(echo: Record<string, unknown>, name: string): string[] {
