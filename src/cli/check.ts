@@ -1,6 +1,6 @@
 /** `jkbalancer check`: validate the configuration, print a summary or every error. */
 import type { Command } from 'commander';
-import { ConfigError, formatIssue, loadConfig, type ConfigIssue } from '../config/index.js';
+import { ConfigError, formatIssues, loadConfig, type ConfigIssue } from '../config/index.js';
 import type { CliContext } from './context.js';
 import { formatSummary } from './summary.js';
 
@@ -10,8 +10,8 @@ interface CheckFlags {
   readonly lenient?: boolean;
 }
 
-function printWarnings(ctx: CliContext, issues: readonly ConfigIssue[]): void {
-  for (const w of issues) if (w.severity === 'warning') ctx.err(`warning: ${formatIssue(w)}\n`);
+function printIssues(ctx: CliContext, issues: readonly ConfigIssue[]): void {
+  if (issues.length > 0) ctx.err(`${formatIssues(issues)}\n`);
 }
 
 export function checkCommand(program: Command, ctx: CliContext): void {
@@ -25,13 +25,12 @@ export function checkCommand(program: Command, ctx: CliContext): void {
       try {
         const config = loadConfig({ workersFile: flags.workers, mountsFile: flags.mounts, lenient: flags.lenient });
         ctx.out(formatSummary(config));
-        printWarnings(ctx, config.warnings);
+        printIssues(ctx, config.warnings);
         ctx.out('configuration OK\n');
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         const errors = err.issues.filter((i) => i.severity === 'error');
-        for (const e of errors) ctx.err(`${formatIssue(e)}\n`);
-        printWarnings(ctx, err.issues);
+        printIssues(ctx, [...errors, ...err.issues.filter((i) => i.severity === 'warning')]);
         ctx.err(`${errors.length} error${errors.length === 1 ? '' : 's'}: configuration refused\n`);
         ctx.setExitCode(1);
       }

@@ -3,13 +3,13 @@
  * into the typed model, or refuse with every problem listed.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, formatIssue } from './issues.js';
+import { ConfigError } from './issues.js';
 import type { ConfigIssue, MountMap, WorkersConfig } from './model.js';
 import { parseMounts } from './mounts.js';
 import { parseWorkers } from './workers.js';
 
 export type * from './model.js';
-export { ConfigError, formatIssue } from './issues.js';
+export { ConfigError, formatIssue, formatIssues } from './issues.js';
 export { parseWorkers, type ParseOptions, type ParsedWorkers } from './workers.js';
 export { parseMounts, type ParsedMounts } from './mounts.js';
 export { createMountMap } from './mount-map.js';
@@ -59,9 +59,4 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 
   if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
   return { workers: w.workers, mounts: m.mounts, warnings: issues };
-}
-
-/** Convenience for logs: every issue as one `file:line: directive: message` line. */
-export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => (i.severity === 'warning' ? `warning: ${formatIssue(i)}` : formatIssue(i))).join('\n');
 }

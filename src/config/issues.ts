@@ -10,6 +10,11 @@ export function formatIssue(issue: ConfigIssue): string {
   return issue.directive ? `${place}: ${issue.directive}: ${issue.message}` : `${place}: ${issue.message}`;
 }
 
+/** One issue per line, in the given order; warnings are marked `warning: `. */
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((i) => (i.severity === 'warning' ? `warning: ${formatIssue(i)}` : formatIssue(i))).join('\n');
+}
+
 /** Thrown by loadConfig when the configuration has errors; `issues` holds errors and warnings. */
 export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
@@ -17,12 +22,7 @@ export class ConfigError extends Error {
   constructor(issues: readonly ConfigIssue[]) {
     const errors = issues.filter((i) => i.severity === 'error');
     const warnings = issues.filter((i) => i.severity === 'warning');
-    const lines = [
-      `configuration has ${errors.length} error${errors.length === 1 ? '' : 's'}:`,
-      ...errors.map(formatIssue),
-      ...warnings.map((w) => `warning: ${formatIssue(w)}`),
-    ];
-    super(lines.join('\n'));
+    super(`configuration has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${formatIssues([...errors, ...warnings])}`);
     this.name = 'ConfigError';
     this.issues = issues;
   }
