@@ -149,7 +149,7 @@ class Builder {
     }
     this.checkRoutes(p, members, items);
 
-    const recoverTimeSec = p.int('recover_time', 60, { min: 0, clampMin: 1 });
+    const recoverTimeSec = p.int('recover_time', 60, { clampMin: 1 });
     return Object.freeze({
       name: p.name,
       type: 'lb',

@@ -106,6 +106,15 @@ describe('lb', () => {
     });
   });
 
+  it('recover_time below 1 becomes 1 with a warning, as mod_jk clamps it', () => {
+    for (const v of ['0', '-5']) {
+      const text = twoMembers(`worker.lb.recover_time=${v}`);
+      expect(errors(parse(text).issues)).toEqual([]);
+      expect(warnings(parse(text).issues)).toEqual([`workers.properties:8: worker.lb.recover_time: ${v} is below 1; using 1 as mod_jk does`]);
+      expect(lb(text, 'lb', { lenient: true }).recoverTimeSec).toBe(1);
+    }
+  });
+
   it('error_escalation_time defaults to recover_time / 2 (integer division)', () => {
     expect(lb(twoMembers('worker.lb.recover_time=45')).errorEscalationTimeSec).toBe(22);
     expect(lb(twoMembers('worker.lb.recover_time=45', 'worker.lb.error_escalation_time=0')).errorEscalationTimeSec).toBe(0);
