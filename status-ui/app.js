@@ -17,6 +17,8 @@
 
   /** lb name → { section, rows: Map(member name → row state) } */
   const lbs = new Map();
+  /** Heading ids stay unique when balancers come and go with reloads (lbs.size would repeat one). */
+  let lbCount = 0;
   let pollTimer = 0;
   let polling = false;
   let pollAgain = false;
@@ -96,7 +98,7 @@
 
   function createLb(name) {
     const section = lbTemplate.content.firstElementChild.cloneNode(true);
-    const headingId = `lb-${lbs.size}-name`;
+    const headingId = `lb-${lbCount++}-name`;
     const heading = section.querySelector('.lb-name');
     heading.id = headingId;
     heading.textContent = `Load balancer ${name}`;

@@ -5,7 +5,7 @@
  * page, new sessions avoiding the drained member, the drain counter falling to zero, refusals shown,
  * no console errors, axe (WCAG 2 A/AA) clean in light and dark, and a logical focus order.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -182,5 +182,35 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
     expect(await axeViolations(ro.page)).toEqual([]);
     expect([...errors, ...ro.errors]).toEqual([]);
     await ro.page.close();
+  });
+
+  it('follows balancers that reloads add and remove, each section labelled by its own heading', async () => {
+    const { page, errors } = await openPage('/jkstatus');
+    /** The running configuration plus one-member balancers with these names. */
+    const reloadWith = async (extra: string[]) => {
+      const lines = [workers().replace('worker.list=lb,jkstatus,jkro', ['worker.list=lb,jkstatus,jkro', ...extra].join(','))];
+      for (const name of extra) {
+        lines.push(`worker.${name}.type=lb`, `worker.${name}.balance_workers=${name}m`);
+        lines.push(`worker.${name}m.type=http`, `worker.${name}m.host=127.0.0.1`, `worker.${name}m.port=${backends[0].port}`);
+      }
+      writeFileSync(lb.workersFile, lines.join('\n') + '\n');
+      expect(lb.app.reload().ok).toBe(true);
+      const headings = ['lb', ...extra].map((n) => `Load balancer ${n}`);
+      await page.waitForFunction((want) => Array.from(document.querySelectorAll('h2'), (h) => h.textContent).join('|') === want, headings.join('|'));
+    };
+    try {
+      await reloadWith(['xa', 'xb']);
+      await reloadWith(['xb']);
+      await reloadWith(['xb', 'xc']);
+      const labels = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('section.lb'), (s) => document.getElementById(s.getAttribute('aria-labelledby') ?? '')?.textContent),
+      );
+      expect(labels).toEqual(['Load balancer lb', 'Load balancer xb', 'Load balancer xc']);
+    } finally {
+      writeFileSync(lb.workersFile, workers());
+      lb.app.reload();
+    }
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
