@@ -174,6 +174,16 @@ java.util.logging.ConsoleHandler.encoding = UTF-8
 async function makeBase(o: TomcatOptions, ajpPort: number, httpPort: number): Promise<string> {
   const classes = await compiledClasses();
   const base = mkdtempSync(join(tmpdir(), `jkbalancer-tomcat-${o.jvmRoute.replace(/[^\w.-]/g, '_')}-`));
+  try {
+    fillBase(base, o, classes, ajpPort, httpPort);
+  } catch (err) {
+    rmSync(base, { recursive: true, force: true });
+    throw err;
+  }
+  return base;
+}
+
+function fillBase(base: string, o: TomcatOptions, classes: string, ajpPort: number, httpPort: number): void {
   for (const d of ['conf', 'logs', 'temp', 'work', 'webapps/app/WEB-INF/classes', 'webapps/app/META-INF']) {
     mkdirSync(join(base, d), { recursive: true });
   }
@@ -188,7 +198,6 @@ async function makeBase(o: TomcatOptions, ajpPort: number, httpPort: number): Pr
   for (const f of ['JkTestServlet.class', 'JkTestServlet$Json.class']) {
     copyFileSync(join(classes, f), join(base, 'webapps/app/WEB-INF/classes', f));
   }
-  return base;
 }
 
 /** One CPing → CPong round trip: proves the AJP connector's acceptor runs (webapps are deployed by then). */
@@ -281,7 +290,7 @@ export async function startTomcat(options: TomcatOptions): Promise<TomcatInstanc
     const watchdog = startWatchdog(proc, baseDir);
     proc.once('exit', () => {
       live.delete(proc);
-      watchdog.kill('SIGKILL');
+      killGroup(watchdog, 'SIGKILL'); // the shell and its `sleep`
     });
     const deadline = started + (options.startTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
