@@ -24,9 +24,8 @@ import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, type Command, type Mime, t
 import { applyAssignments, hasWildcard, planUpdate, unresolvableMessage, wildcardMatcher } from './update.js';
 import { ajpView, lbView, type ViewOptions } from './view.js';
 
-export { loadCredentials, hashPassword, parseCredentials, type Credentials } from './credentials.js';
-export { StateStore, applyState, emptyState, type PersistedState } from './persist.js';
-export { renderHtml, type HtmlInput } from './html.js';
+export { loadCredentials, hashPassword, type Credentials } from './credentials.js';
+export { StateStore, applyState } from './persist.js';
 
 export interface StatusLogger {
   info(obj: object, msg?: string): void;
