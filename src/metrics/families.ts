@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Balancer } from '../routing/balancer.js';
+import type { MemberRuntime } from '../routing/member.js';
 import { lastSticky, type DrainRegistry } from '../routing/drain.js';
 import { ACT_NAMES, STATE_NAMES, type Clock } from '../routing/types.js';
 import { CODE_CLASSES, ERROR_KINDS, type Accumulators, type DurationHistogram, type MemberRecord } from './accumulators.js';
@@ -82,57 +83,47 @@ export function registerFamilies(src: FamilySources): Counter<'result'> {
     },
   });
 
-  new Counter({
-    name: 'jkbalancer_member_sent_bytes_total',
-    help: 'Bytes sent to a member (request heads and bodies).',
-    labelNames: ['lb', 'member'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of memberRecords(acc)) this.inc({ lb: r.lb, member: r.member }, r.sentBytes);
-    },
-  });
+  const byteCounter = (name: string, help: string, bytes: (r: MemberRecord) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['lb', 'member'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of memberRecords(acc)) this.inc({ lb: r.lb, member: r.member }, bytes(r));
+      },
+    });
+  };
+  byteCounter('jkbalancer_member_sent_bytes_total', 'Bytes sent to a member (request heads and bodies).', (r) => r.sentBytes);
+  byteCounter('jkbalancer_member_received_bytes_total', 'Bytes received from a member (reply heads and bodies).', (r) => r.receivedBytes);
 
-  new Counter({
-    name: 'jkbalancer_member_received_bytes_total',
-    help: 'Bytes received from a member (reply heads and bodies).',
-    labelNames: ['lb', 'member'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of memberRecords(acc)) this.inc({ lb: r.lb, member: r.member }, r.receivedBytes);
-    },
-  });
-
-  new Gauge({
-    name: 'jkbalancer_member_activation',
-    help: 'Activation of a member as a state set: 1 for the current one of ACT, DIS, STP.',
-    labelNames: ['lb', 'member', 'activation'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [lb, b] of getBalancers()) {
-        for (const m of b.members) {
-          for (let a = 0; a < ACT_NAMES.length; a++) this.set({ lb, member: m.name, activation: ACT_NAMES[a] }, m.activation === a ? 1 : 0);
+  /** A state set: one series per possible value, 1 for the member's current one. */
+  const stateSet = (name: string, help: string, label: string, values: readonly string[], current: (m: MemberRuntime) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['lb', 'member', label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [lb, b] of getBalancers()) {
+          for (const m of b.members) {
+            const now = current(m);
+            for (let v = 0; v < values.length; v++) this.set({ lb, member: m.name, [label]: values[v] }, now === v ? 1 : 0);
+          }
         }
-      }
-    },
-  });
-
-  new Gauge({
-    name: 'jkbalancer_member_state',
-    help: 'State of a member as a state set: 1 for the current one of OK/IDLE, OK, ERR/REC, ERR/FRC, OK/BUSY, ERR, ERR/PRB.',
-    labelNames: ['lb', 'member', 'state'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [lb, b] of getBalancers()) {
-        for (const m of b.members) {
-          for (let s = 0; s < STATE_NAMES.length; s++) this.set({ lb, member: m.name, state: STATE_NAMES[s] }, m.state === s ? 1 : 0);
-        }
-      }
-    },
-  });
+      },
+    });
+  };
+  stateSet('jkbalancer_member_activation', 'Activation of a member as a state set: 1 for the current one of ACT, DIS, STP.', 'activation', ACT_NAMES, (m) => m.activation);
+  stateSet(
+    'jkbalancer_member_state',
+    'State of a member as a state set: 1 for the current one of OK/IDLE, OK, ERR/REC, ERR/FRC, OK/BUSY, ERR, ERR/PRB.',
+    'state',
+    STATE_NAMES,
+    (m) => m.state,
+  );
 
   new Gauge({
     name: 'jkbalancer_member_sticky_sessions',
