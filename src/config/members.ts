@@ -11,7 +11,7 @@
 import { isIPv6 } from 'node:net';
 import type { Activation, MemberConfig, MemberType, PingConfig, SourceRef } from './model.js';
 import type { WorkerProps } from './worker-props.js';
-import { ACTIVATIONS, parseIntStrict, parsePingMode, roundPacketSize } from './values.js';
+import { ACTIVATIONS, domainOfRoute, parseIntStrict, parsePingMode, roundPacketSize } from './values.js';
 
 /**
  * mod_jk's default pool size is the web server's thread count per process (httpd: ThreadsPerChild,
@@ -113,8 +113,7 @@ export function buildMember(p: WorkerProps, type: MemberType, lbSecret: string, 
   const port = p.int('port', defaultPort(type, tls), { min: 0, max: 65535 });
   const route = p.has('route') || !p.has('jvm_route') ? p.string('route', p.name, true) : p.string('jvm_route', p.name, true);
   const ownDomain = p.string('domain', '', true);
-  const dot = route.indexOf('.');
-  const domain = ownDomain !== '' ? ownDomain : dot >= 0 ? route.slice(0, dot) : '';
+  const domain = ownDomain !== '' ? ownDomain : domainOfRoute(route);
   const activation = readActivation(p);
 
   const socketTimeoutSec = p.int('socket_timeout', 0, { min: 0 });

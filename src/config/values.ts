@@ -128,6 +128,12 @@ export function parseRating(s: string): { mask: number; unknown: string[] } {
   return { mask: mask >>> 0, unknown };
 }
 
+/** Domain derived from a route: the part before its first '.', or '' if it has none (§2.3). */
+export function domainOfRoute(route: string): string {
+  const dot = route.indexOf('.');
+  return dot < 0 ? '' : route.substring(0, dot);
+}
+
 /** max_packet_size: rounded up to a multiple of 1024, clamped to [8192, 65536]. */
 export function roundPacketSize(n: number): number {
   const rounded = Math.ceil(n / 1024) * 1024;

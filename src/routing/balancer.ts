@@ -13,7 +13,8 @@
  *   }
  */
 import type { LbConfig, LbLock, LbMethod, RuleExtensions } from '../config/model.js';
-import { MemberRuntime, domainOfRoute } from './member.js';
+import { domainOfRoute } from '../config/values.js';
+import { MemberRuntime } from './member.js';
 import { LbRequest, Phase } from './request.js';
 import { extractSessionId } from './session-id.js';
 import { lbMults } from './lb-mult.js';

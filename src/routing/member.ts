@@ -4,15 +4,13 @@
  * move them into memory shared between worker threads, as mod_jk keeps them in shm.
  */
 import type { Activation, MemberConfig } from '../config/model.js';
+import { domainOfRoute } from '../config/values.js';
 import { Act, State, type ActCode, type StateCode } from './types.js';
 
-const ACT_OF: Record<Activation, ActCode> = { ACT: Act.ACTIVE, DIS: Act.DISABLED, STP: Act.STOPPED };
+/** Re-exported for the status worker (src/status imports it from here). */
+export { domainOfRoute };
 
-/** Domain derived from a route: the part before its first '.', or '' if it has none (§2.3). */
-export function domainOfRoute(route: string): string {
-  const dot = route.indexOf('.');
-  return dot < 0 ? '' : route.substring(0, dot);
-}
+const ACT_OF: Record<Activation, ActCode> = { ACT: Act.ACTIVE, DIS: Act.DISABLED, STP: Act.STOPPED };
 
 export class MemberRuntime {
   readonly index: number;
@@ -84,7 +82,7 @@ export class MemberRuntime {
     this.lbfactor = Math.max(1, config.lbfactor);
     this.distance = config.distance;
     this.route = config.route;
-    this.domain = config.domain !== '' ? config.domain : domainOfRoute(config.route);
+    this.domain = config.domain; // already derived from the route when not configured
     this.redirect = config.redirect;
     this.host = config.host;
     this.port = config.port;
