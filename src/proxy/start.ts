@@ -3,6 +3,7 @@
  * (with its page and /metrics), persistence of live changes, drain policy, metrics listener — and
  * owns the process signals (SIGHUP reload, SIGTERM/SIGINT graceful stop).
  */
+import { renameSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -44,8 +45,16 @@ function openStore(stateFile: string | null, logger: Logger): StateStore | null 
     for (const p of problems) logger.warn({ stateFile, problem: p }, 'state file entry ignored');
     return new StateStore(stateFile, state);
   } catch (err) {
-    // A corrupt state file must not keep the balancer down: start from the workers file, keep the bad file.
-    logger.error({ stateFile, err: (err as Error).message }, 'state file refused; starting from the workers file only (live changes will overwrite it)');
+    // A corrupt state file must not keep the balancer down, nor be lost: keep it aside for the
+    // operator and start from the workers file.
+    const kept = `${stateFile}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    let where = kept;
+    try {
+      renameSync(stateFile, kept);
+    } catch (renameErr) {
+      where = `not moved (${(renameErr as Error).message}); the next live change overwrites it`;
+    }
+    logger.error({ stateFile, keptAs: where, err: (err as Error).message }, 'state file refused; starting from the workers file only');
     return new StateStore(stateFile);
   }
 }

@@ -3,7 +3,7 @@
  * real CLI process with its signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -75,6 +75,29 @@ describe('drain by API survives a restart', () => {
     expect(list.text).toMatch(/worker\.node2\.activation=DIS/);
     for (let i = 0; i < 6; i++) expect((await get(`${base2}/app/page`)).json().instance).toBe('node1');
     await running.stop();
+  });
+});
+
+describe('a corrupt state file', () => {
+  it('is refused, kept aside for the operator, and the balancer starts from the workers file', async () => {
+    const stateFile = join(dir, 'workers.properties.jkstate.json');
+    writeFileSync(stateFile, '{"version": 1, "balancers": {"lb": ');
+    const running = await launchHere();
+    try {
+      const node2 = running.app.farm.balancers.get('lb')!.memberByName('node2')!;
+      expect(node2.activation).toBe(0);
+      const kept = readdirSync(dir).filter((f) => f.startsWith('workers.properties.jkstate.json.corrupt-'));
+      expect(kept).toHaveLength(1);
+      expect(readFileSync(join(dir, kept[0]), 'utf8')).toBe('{"version": 1, "balancers": {"lb": ');
+      // Live changes go to a fresh state file.
+      expect((await get(`http://127.0.0.1:${running.address.port}/jkstatus?cmd=update&mime=txt&w=lb&sw=node2&vwa=1`)).text).toContain('type=OK');
+      const end = Date.now() + 3000;
+      while (!existsSync(stateFile) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(JSON.parse(readFileSync(stateFile, 'utf8')).balancers.lb.members.node2.activation.value).toBe('DIS');
+    } finally {
+      await running.stop();
+      for (const f of readdirSync(dir)) if (f.includes('jkstate')) rmSync(join(dir, f));
+    }
   });
 });
 
