@@ -75,7 +75,7 @@ export class Exchange implements ConnectionListener {
   private readonly maxChunk: number;
   private resolveHead!: (r: BackendResponse) => void;
   private rejectHead!: (e: Error) => void;
-  private readonly onAbort = (): void => this.fail(new TransportError('client_error', 'client went away'));
+  private readonly onAbort = (): void => this.fail(new TransportError('client_error', 'client went away', this.sent === 0));
 
   constructor(
     private readonly ctx: ExchangeContext,

@@ -217,7 +217,9 @@ describe('AJP13 transport error handling (scripted container)', () => {
     const ac = new AbortController();
     const pending = t.forward(request({ signal: ac.signal }));
     setTimeout(() => ac.abort(), 10);
-    expect((await rejection(pending)).kind).toBe('client_error');
+    const err = await rejection(pending);
+    expect(err.kind).toBe('client_error');
+    expect(err.nothingSent).toBe(true);
     expect(fake.packets.filter(isForward).length).toBe(0);
     expect(t.connected).toBe(0);
   });
