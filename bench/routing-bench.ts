@@ -4,6 +4,7 @@
  * cycle. Run: npm run bench:routing
  */
 import { getHeapStatistics } from 'node:v8';
+import { LB_DEFAULTS } from '../src/config/index.js';
 import type { LbConfig, MemberConfig } from '../src/config/model.js';
 import { Balancer } from '../src/routing/balancer.js';
 import type { AttemptOutcome, RequestView } from '../src/routing/types.js';
@@ -23,11 +24,9 @@ function member(name: string, lbfactor: number): MemberConfig {
 
 function lb(n: number): LbConfig {
   return {
+    ...LB_DEFAULTS,
     name: 'lb', type: 'lb', members: Array.from({ length: n }, (_, i) => member(`node${i + 1}`, 1 + (i % 3))),
-    stickySession: true, stickySessionForce: false, method: 'Request', lock: 'Optimistic', retries: 2, lbRetries: 2,
-    retryIntervalMs: 100, recoverTimeSec: 60, errorEscalationTimeSec: 30, maxReplyTimeouts: 0,
-    sessionCookie: 'JSESSIONID', sessionPath: ';jsessionid', setSessionCookie: false, sessionCookiePath: '/',
-    secret: '', mounts: [], drainWindowSec: 600, source_ref: { file: 'bench', line: 0 },
+    secret: '', mounts: [], source_ref: { file: 'bench', line: 0 },
   };
 }
 

@@ -10,7 +10,7 @@ import { parseWorkers } from './workers.js';
 
 export type * from './model.js';
 export { ConfigError, formatIssue, formatIssues } from './issues.js';
-export { parseWorkers, type ParseOptions, type ParsedWorkers } from './workers.js';
+export { LB_DEFAULTS, parseWorkers, type ParseOptions, type ParsedWorkers } from './workers.js';
 export { parseMounts, type ParsedMounts } from './mounts.js';
 export { createMountMap } from './mount-map.js';
 export { normalizePath } from './normalize.js';

@@ -13,6 +13,25 @@ import { resolveReferences } from './references.js';
 import { DEFAULT_BAD_MASK, DEFAULT_GOOD_MASK, LOCKS, METHODS, parseRating } from './values.js';
 import { MAX_NAME_BYTES, WorkerProps, type ListItem } from './worker-props.js';
 
+/** mod_jk's lb defaults (§2.2): the values of an lb whose workers file says nothing. */
+export const LB_DEFAULTS = Object.freeze({
+  stickySession: true,
+  stickySessionForce: false,
+  method: 'Request',
+  lock: 'Optimistic',
+  retries: 2,
+  lbRetries: 2,
+  retryIntervalMs: 100,
+  recoverTimeSec: 60,
+  errorEscalationTimeSec: 30,
+  maxReplyTimeouts: 0,
+  sessionCookie: 'JSESSIONID',
+  sessionPath: ';jsessionid',
+  setSessionCookie: false,
+  sessionCookiePath: '/',
+  drainWindowSec: 600,
+} as const satisfies Partial<LbConfig>);
+
 export interface ParseOptions {
   /** Accept what mod_jk accepts: tolerated problems become warnings and mod_jk's fallback applies. */
   readonly lenient?: boolean;
@@ -149,28 +168,29 @@ class Builder {
     }
     this.checkRoutes(p, members, items);
 
-    const recoverTimeSec = p.int('recover_time', 60, { clampMin: 1 });
+    const d = LB_DEFAULTS;
+    const recoverTimeSec = p.int('recover_time', d.recoverTimeSec, { clampMin: 1 });
     return Object.freeze({
       name: p.name,
       type: 'lb',
       members: Object.freeze(members),
-      stickySession: p.bool('sticky_session', true),
-      stickySessionForce: p.bool('sticky_session_force', false),
-      method: p.firstChar('method', METHODS, 'Request', 'method'),
-      lock: p.firstChar('lock', LOCKS, 'Optimistic', 'lock'),
-      retries: p.int('retries', 2, { clampMin: 1 }),
-      lbRetries: p.int('lb_retries', 2, { clampMin: 1 }),
-      retryIntervalMs: p.int('retry_interval', 100, { min: 0 }),
+      stickySession: p.bool('sticky_session', d.stickySession),
+      stickySessionForce: p.bool('sticky_session_force', d.stickySessionForce),
+      method: p.firstChar('method', METHODS, d.method, 'method'),
+      lock: p.firstChar('lock', LOCKS, d.lock, 'lock'),
+      retries: p.int('retries', d.retries, { clampMin: 1 }),
+      lbRetries: p.int('lb_retries', d.lbRetries, { clampMin: 1 }),
+      retryIntervalMs: p.int('retry_interval', d.retryIntervalMs, { min: 0 }),
       recoverTimeSec,
       errorEscalationTimeSec: p.int('error_escalation_time', Math.floor(recoverTimeSec / 2), { min: 0 }),
-      maxReplyTimeouts: p.int('max_reply_timeouts', 0, { min: 0 }),
-      sessionCookie: p.string('session_cookie', 'JSESSIONID', true),
-      sessionPath: p.string('session_path', ';jsessionid', true),
-      setSessionCookie: p.bool('set_session_cookie', false),
-      sessionCookiePath: p.string('session_cookie_path', '/', true),
+      maxReplyTimeouts: p.int('max_reply_timeouts', d.maxReplyTimeouts, { min: 0 }),
+      sessionCookie: p.string('session_cookie', d.sessionCookie, true),
+      sessionPath: p.string('session_path', d.sessionPath, true),
+      setSessionCookie: p.bool('set_session_cookie', d.setSessionCookie),
+      sessionCookiePath: p.string('session_cookie_path', d.sessionCookiePath, true),
       secret,
       mounts: Object.freeze(this.mountsOf(p)),
-      drainWindowSec: p.int('drain_window', 600, { min: 0 }),
+      drainWindowSec: p.int('drain_window', d.drainWindowSec, { min: 0 }),
       source_ref: ref,
     } satisfies LbConfig);
   }

@@ -3,7 +3,7 @@
  * the status workers, and the mount map. A reload builds a new farm, carries the runtime state over
  * by worker and member name, and swaps it in with one assignment.
  */
-import type { LoadedConfig } from '../config/index.js';
+import { LB_DEFAULTS, type LoadedConfig } from '../config/index.js';
 import type { LbConfig, MemberConfig, StandaloneConfig, StatusConfig } from '../config/model.js';
 import { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
@@ -53,31 +53,9 @@ export class Farm {
 /** Minimum replay buffer for HTTP members: mod_jk keeps one AJP packet; a request head-sized body is more useful. */
 const MIN_REPLAY_BYTES = 64 * 1024;
 
-/** mod_jk maps straight to an ajp13 worker too; we serve it through a one-member lb with defaults. */
+/** mod_jk maps straight to an ajp13 worker too; we serve it through a one-member lb with mod_jk's lb defaults. */
 function standaloneLb(w: StandaloneConfig): LbConfig {
-  return {
-    name: w.name,
-    type: 'lb',
-    members: [w],
-    stickySession: true,
-    stickySessionForce: false,
-    method: 'Request',
-    lock: 'Optimistic',
-    retries: 2,
-    lbRetries: 2,
-    retryIntervalMs: 100,
-    recoverTimeSec: 60,
-    errorEscalationTimeSec: 30,
-    maxReplyTimeouts: 0,
-    sessionCookie: 'JSESSIONID',
-    sessionPath: ';jsessionid',
-    setSessionCookie: false,
-    sessionCookiePath: '/',
-    secret: w.secret,
-    mounts: w.mounts,
-    drainWindowSec: 600,
-    source_ref: w.source_ref,
-  };
+  return { ...LB_DEFAULTS, name: w.name, type: 'lb', members: [w], secret: w.secret, mounts: w.mounts, source_ref: w.source_ref };
 }
 
 /** Connection settings that need a new transport when they change. */

@@ -143,6 +143,15 @@ describe('failover paths', () => {
     for (let i = 0; i < 4; i++) expect((await get(lb.url('/app/x?nosession=1'))).json().instance).toBe('node3');
   });
 
+  it('serves a standalone http worker mounted directly, as mod_jk maps straight to an ajp13 worker', async () => {
+    lb = await startBalancer(`worker.list=solo\nworker.solo.type=http\nworker.solo.host=127.0.0.1\nworker.solo.port=${backends.node3.port}\n`, '/app/*=solo\n');
+    const r = await get(lb.url('/app/page'));
+    expect(r.status).toBe(200);
+    expect(r.json().instance).toBe('node3');
+    // Not a balancer for the status worker.
+    expect(lb.app.farm.balancers.size).toBe(0);
+  });
+
   it('answers 404 for unmounted paths and never proxies them', async () => {
     lb = await startBalancer(httpFarm(ports()), MOUNTS);
     const before = backends.node1.served + backends.node2.served + backends.node3.served;

@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { LbConfig, MemberConfig, RuleExtensions } from '../../src/config/model.js';
+import { LB_DEFAULTS } from '../../src/config/index.js';
 import { NO_EXTENSIONS } from '../../src/config/rule-extensions.js';
 import { Balancer, type LbRequest } from '../../src/routing/balancer.js';
 import type { AttemptInfo, AttemptOutcome, Clock, OutcomeKind, RequestView } from '../../src/routing/types.js';
@@ -51,26 +52,12 @@ export function memberConfig(name: string, o: Mutable<MemberConfig> = {}): Membe
 
 export function lbConfig(members: MemberConfig[], o: Mutable<LbConfig> = {}): LbConfig {
   return {
+    ...LB_DEFAULTS,
     name: 'lb',
     type: 'lb',
     members,
-    stickySession: true,
-    stickySessionForce: false,
-    method: 'Request',
-    lock: 'Optimistic',
-    retries: 2,
-    lbRetries: 2,
-    retryIntervalMs: 100,
-    recoverTimeSec: 60,
-    errorEscalationTimeSec: 30,
-    maxReplyTimeouts: 0,
-    sessionCookie: 'JSESSIONID',
-    sessionPath: ';jsessionid',
-    setSessionCookie: false,
-    sessionCookiePath: '/',
     secret: '',
     mounts: [],
-    drainWindowSec: 600,
     source_ref: { file: 'workers.properties', line: 1 },
     ...o,
   } as LbConfig;
