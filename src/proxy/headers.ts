@@ -1,6 +1,7 @@
 /**
  * Header rewriting between client and member: hop-by-hop headers never cross the proxy
  * (RFC 9110 §7.6.1, and undici refuses them in requests), X-Forwarded-* are added.
+ * Both directions are one pass over the headers in the common case (this runs on every request).
  */
 
 /** Request headers that belong to one connection only. `host` is kept: Tomcat apps build URLs from it. */
@@ -17,6 +18,9 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/** Response headers that must not be relayed as they are (Node sets its own framing). */
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
 /** Header names that carry jkbalancer's own facts to the backend; a client may not set them. */
 export const ACTIVATION_HEADER = 'x-jk-lb-activation';
 export const ROUTE_HEADER = 'x-jk-route';
@@ -26,18 +30,20 @@ export interface ForwardFacts {
   readonly secure: boolean;
 }
 
-/** Names listed in the Connection header(s) are hop-by-hop too. */
-function connectionTokens(raw: readonly string[]): Set<string> | null {
-  let tokens: Set<string> | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
-      for (const t of raw[i + 1].split(',')) {
-        const name = t.trim().toLowerCase();
-        if (name) (tokens ??= new Set()).add(name);
-      }
-    }
+/**
+ * Names a Connection header lists are hop-by-hop too. Usually it lists only standard ones
+ * (keep-alive, close, upgrade), already dropped; otherwise filter `out` once more.
+ */
+function dropListed(out: string[], connection: string, standard: ReadonlySet<string>): string[] {
+  let extra: Set<string> | null = null;
+  for (const t of connection.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name && name !== 'close' && !standard.has(name)) (extra ??= new Set()).add(name);
   }
-  return tokens;
+  if (extra === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!extra.has(out[i].toLowerCase())) kept.push(out[i], out[i + 1]);
+  return kept;
 }
 
 /**
@@ -45,14 +51,17 @@ function connectionTokens(raw: readonly string[]): Set<string> | null {
  * x-jk-* removed (they are set per attempt by the transport), X-Forwarded-For/-Proto/-Host set.
  */
 export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFacts): string[] {
-  const extra = connectionTokens(raw);
-  const out: string[] = [];
+  let out: string[] = [];
   let xff: string | null = null;
   let host = '';
+  let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (extra !== null && extra.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') connection = connection ? `${connection},${raw[i + 1]}` : raw[i + 1];
+      continue;
+    }
     if (lower === 'x-forwarded-for') {
       xff = xff === null ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
       continue;
@@ -61,6 +70,7 @@ export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFact
     if (lower === 'host') host = raw[i + 1];
     out.push(name, raw[i + 1]);
   }
+  if (connection) out = dropListed(out, connection, HOP_BY_HOP);
   const client = facts.remoteAddress.startsWith('::ffff:') ? facts.remoteAddress.slice(7) : facts.remoteAddress;
   out.push('x-forwarded-for', xff === null ? client : `${xff}, ${client}`);
   out.push('x-forwarded-proto', facts.secure ? 'https' : 'http');
@@ -68,18 +78,19 @@ export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFact
   return out;
 }
 
-/** Response headers that must not be relayed as they are (Node sets its own framing). */
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-
 /** Member raw response headers → flat list for the client, hop-by-hop removed. */
 export function relayResponseHeaders(raw: readonly string[], setCookie: string | null): string[] {
-  const extra = connectionTokens(raw);
-  const out: string[] = [];
+  let out: string[] = [];
+  let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
-    if (RESPONSE_HOP_BY_HOP.has(lower) || (extra !== null && extra.has(lower))) continue;
+    if (RESPONSE_HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') connection = connection ? `${connection},${raw[i + 1]}` : raw[i + 1];
+      continue;
+    }
     out.push(raw[i], raw[i + 1]);
   }
+  if (connection) out = dropListed(out, connection, RESPONSE_HOP_BY_HOP);
   if (setCookie !== null) out.push('Set-Cookie', setCookie);
   return out;
 }
