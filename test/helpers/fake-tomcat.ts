@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocketServer } from 'ws';
 
 export interface FakeTomcat {
@@ -182,4 +183,21 @@ export async function startFakeTomcat(route: string, port = 0): Promise<FakeTomc
 
   await listen(port);
   return state;
+}
+
+/** Fake Tomcats named by route, started before this test file's tests and closed after them. */
+export function fakeTomcatsForFile(routes: readonly string[]): Record<string, FakeTomcat> {
+  const backends: Record<string, FakeTomcat> = {};
+  beforeAll(async () => {
+    for (const r of routes) backends[r] = await startFakeTomcat(r);
+  });
+  afterAll(async () => {
+    for (const b of Object.values(backends)) await b.close();
+  });
+  return backends;
+}
+
+/** Route → port of running fake Tomcats, the shape httpFarm() takes. */
+export function portsOf(backends: Record<string, FakeTomcat>): Record<string, number> {
+  return Object.fromEntries(Object.entries(backends).map(([r, b]) => [r, b.port]));
 }

@@ -2,29 +2,22 @@
  * Routing decisions observed through real sockets: client → balancer → fake Tomcats.
  */
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Act } from '../../src/routing/types.js';
-import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
+import { fakeTomcatsForFile, portsOf } from '../helpers/fake-tomcat.js';
 import { startBalancer, httpFarm, type TestBalancer } from '../helpers/balancer.js';
 import { get, sessionCookie } from '../helpers/http-client.js';
 
 const MOUNTS = '/app/*=lb\n';
-let backends: Record<string, FakeTomcat>;
+const backends = fakeTomcatsForFile(['node1', 'node2', 'node3']);
 let lb: TestBalancer | null = null;
 
-beforeAll(async () => {
-  backends = {};
-  for (const r of ['node1', 'node2', 'node3']) backends[r] = await startFakeTomcat(r);
-});
-afterAll(async () => {
-  for (const b of Object.values(backends)) await b.close();
-});
 afterEach(async () => {
   await lb?.close();
   lb = null;
 });
 
-const ports = () => ({ node1: backends.node1.port, node2: backends.node2.port, node3: backends.node3.port });
+const ports = () => portsOf(backends);
 const member = (name: string) => lb!.app.farm.balancers.get('lb')!.memberByName(name)!;
 const balancer = () => lb!.app.farm.balancers.get('lb')!;
 

@@ -5,30 +5,23 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { Act } from '../../src/routing/types.js';
-import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
+import { fakeTomcatsForFile, portsOf } from '../helpers/fake-tomcat.js';
 import { startBalancer, httpFarm, type TestBalancer } from '../helpers/balancer.js';
 import { get, testAgent } from '../helpers/http-client.js';
 
 const MOUNTS = '/app/*=lb\n';
-let backends: Record<string, FakeTomcat>;
+const backends = fakeTomcatsForFile(['node1', 'node2']);
 let lb: TestBalancer | null = null;
 
-beforeAll(async () => {
-  backends = {};
-  for (const r of ['node1', 'node2']) backends[r] = await startFakeTomcat(r);
-});
-afterAll(async () => {
-  for (const b of Object.values(backends)) await b.close();
-});
 afterEach(async () => {
   await lb?.close();
   lb = null;
 });
-const ports = () => ({ node1: backends.node1.port, node2: backends.node2.port });
+const ports = () => portsOf(backends);
 
 describe('streaming', () => {
   it('streams a 10 MB upload and a 10 MB download intact', async () => {
