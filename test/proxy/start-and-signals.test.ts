@@ -184,6 +184,13 @@ describe('the jkbalancer process', () => {
     await waitFor(/jkbalancer started/);
     expect((await get(`http://127.0.0.1:${port}/app/x`)).status).toBe(200);
 
+    // Continuous load across both reloads: not one request may fail.
+    let running = true;
+    const statuses: number[] = [];
+    const load = Array.from({ length: 4 }, async () => {
+      while (running) statuses.push((await get(`http://127.0.0.1:${port}/app/x?nosession=1`)).status);
+    });
+    await new Promise((r) => setTimeout(r, 100));
     writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.lbfactor=3\n');
     child.kill('SIGHUP');
     await waitFor(/configuration reloaded/);
@@ -191,6 +198,11 @@ describe('the jkbalancer process', () => {
     writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.bogus=1\n');
     child.kill('SIGHUP');
     await waitFor(/reload refused/);
+    await new Promise((r) => setTimeout(r, 100));
+    running = false;
+    await Promise.all(load);
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(out).toContain('bogus');
     expect((await get(`http://127.0.0.1:${port}/app/x`)).status).toBe(200);
 
