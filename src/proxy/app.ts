@@ -132,6 +132,21 @@ export class BalancerApp {
     this.maintenanceTimer.unref();
   }
 
+  /**
+   * Copy each member's open-connection count from its transport into the runtime state the status
+   * worker shows (connected, max_connected). Sampled on reads and every second, not per request.
+   */
+  refreshConnections(): void {
+    for (const e of this.farm.entries.values()) {
+      if (e.kind !== 'lb') continue;
+      for (let i = 0; i < e.transports.length; i++) {
+        const m = e.balancer.members[i];
+        m.connected = e.transports[i].connected;
+        if (m.connected > m.maxConnected) m.maxConnected = m.connected;
+      }
+    }
+  }
+
   /** Re-read both files; an invalid config is refused and the current one keeps serving. */
   reload(): ReloadResult {
     let loaded: LoadedConfig;

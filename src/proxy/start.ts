@@ -88,6 +88,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     const metricsHere = cfg.users.length === 0;
     return {
       handle(req: IncomingMessage, res: ServerResponse) {
+        a.refreshConnections();
         const path = pathOf(req);
         if (path.endsWith('/metrics')) {
           if (metricsHere) return metrics.handle(req, res);
@@ -140,8 +141,11 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   }
   const running = app;
   const address = await running.listen();
-  // Drain deadlines are in seconds; a 1 s check is a loop over the members, cheap enough to run always.
-  const drainTimer = setInterval(() => finishDrains(running.farm), 1000);
+  // Drain deadlines are in seconds; a 1 s check (and connection sampling) is a loop over the members.
+  const drainTimer = setInterval(() => {
+    finishDrains(running.farm);
+    running.refreshConnections();
+  }, 1000);
   drainTimer.unref();
 
   let metricsServer: http.Server | null = null;

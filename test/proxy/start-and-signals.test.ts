@@ -59,6 +59,12 @@ describe('drain by API survives a restart', () => {
     for (let i = 0; i < 10 && !sid?.endsWith('.node2'); i++) sid = sessionCookie(await get(`${base}/app/page`));
     expect(sid?.endsWith('.node2')).toBe(true);
 
+    // Counters the status worker shows are real: node2 has served, so it has a pooled connection.
+    const shown = await get(`${base}/jkstatus?cmd=show&mime=prop&w=lb&sw=node2`);
+    expect(Number(/worker\.node2\.connected=(\d+)/.exec(shown.text)![1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/worker\.node2\.max_connected=(\d+)/.exec(shown.text)![1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/worker\.node2\.elected=(\d+)/.exec(shown.text)![1])).toBeGreaterThanOrEqual(1);
+
     const upd = await get(`${base}/jkstatus?cmd=update&mime=txt&w=lb&sw=node2&vwa=1`);
     expect(upd.status).toBe(200);
     expect(upd.text).toContain('type=OK');
