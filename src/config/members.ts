@@ -6,7 +6,8 @@
  * differences: `tls=true` speaks HTTPS to the backend (default port 443, else 80; `tls` on an
  * ajp13 worker is an error); `secret` is AJP-only and ignored with a warning (an lb `secret` is
  * simply not passed to http members); `max_packet_size` only sizes the request-body replay
- * buffer; `ping_mode` and the ping timeouts configure the transport's health probe.
+ * buffer; `ping_mode` and the ping timeouts are accepted (so AJP templates can be shared) but the HTTP
+ * transport has no probe yet (README, limits).
  */
 import { isIPv6 } from 'node:net';
 import type { Activation, MemberConfig, MemberType, PingConfig, SourceRef } from './model.js';
