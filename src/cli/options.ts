@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
+import { DEFAULT_LIMITS, type ListenerLimits } from '../proxy/limits.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -12,6 +13,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_WORKERS_FILE = 'conf/workers.properties';
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10000;
+export { DEFAULT_LIMITS };
 
 export interface StartOptions {
   readonly workersFile: string;
@@ -30,6 +32,13 @@ export interface StartOptions {
   readonly metricsPort?: number;
   /** Grace period for in-flight requests on SIGTERM/SIGINT. */
   readonly shutdownTimeoutMs: number;
+  /** What one client may hold on the listener (time, connections); DEFAULT_LIMITS when absent. */
+  readonly limits?: ListenerLimits;
+  /**
+   * Host names the balancer answers to besides loopback names and the listen address; the status
+   * worker changes state only for requests addressed to one of them (DNS rebinding).
+   */
+  readonly serverNames?: readonly string[];
 }
 
 export interface HostPort {
@@ -68,6 +77,19 @@ export function parseMillis(value: string): number {
   return Number(value);
 }
 
+/** A positive whole number (a count). */
+export function parseCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`expected a whole number of 1 or more, got '${value}'`);
+  return Number(value);
+}
+
+/** Comma-separated host names (`--server-name www.example.com,example.com`). */
+export function parseNames(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+  for (const n of names) if (!/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(n)) throw new Error(`'${n}' is not a host name`);
+  return names;
+}
+
 export function parseLogLevel(value: string): LogLevel {
   const level = value.toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
@@ -87,6 +109,10 @@ export interface StartFlags {
   readonly credentials?: string;
   readonly metricsListen?: HostPort;
   readonly shutdownTimeout: number;
+  readonly serverName?: string[];
+  readonly headerTimeout: number;
+  readonly bodyTimeout: number;
+  readonly maxConnections: number;
 }
 
 /**
@@ -110,5 +136,7 @@ export function toStartOptions(flags: StartFlags, fileExists: (file: string) => 
     metricsHost: flags.metricsListen?.host,
     metricsPort: flags.metricsListen?.port,
     shutdownTimeoutMs: flags.shutdownTimeout,
+    limits: { headerTimeoutMs: flags.headerTimeout, bodyIdleTimeoutMs: flags.bodyTimeout, maxConnections: flags.maxConnections },
+    serverNames: flags.serverName ?? [],
   };
 }

@@ -2,7 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import {
-  DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseListen, parseLogLevel, parseMillis, toStartOptions,
+  DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseCount, parseListen, parseLogLevel, parseMillis,
+  parseNames, toStartOptions,
   type StartFlags,
 } from './options.js';
 
@@ -36,6 +37,20 @@ export function startCommand(program: Command, _ctx: CliContext): void {
       new Option('--shutdown-timeout <ms>', 'grace period for in-flight requests on shutdown')
         .default(DEFAULT_SHUTDOWN_TIMEOUT_MS)
         .argParser(arg(parseMillis)),
+    )
+    .addOption(
+      new Option('--server-name <names>', "the balancer's own host names, comma-separated (status changes only for requests to these, loopback names and the listen address)")
+        .env('JKB_SERVER_NAME')
+        .argParser(arg(parseNames)),
+    )
+    .addOption(
+      new Option('--header-timeout <ms>', 'time a client has to send a request head').env('JKB_HEADER_TIMEOUT').default(DEFAULT_LIMITS.headerTimeoutMs).argParser(arg(parseMillis)),
+    )
+    .addOption(
+      new Option('--body-timeout <ms>', 'time a request body may go without a byte (then 408)').env('JKB_BODY_TIMEOUT').default(DEFAULT_LIMITS.bodyIdleTimeoutMs).argParser(arg(parseMillis)),
+    )
+    .addOption(
+      new Option('--max-connections <n>', 'client connections open at once; more are refused').env('JKB_MAX_CONNECTIONS').default(DEFAULT_LIMITS.maxConnections).argParser(arg(parseCount)),
     )
     .action(async (flags: StartFlags) => {
       const options = toStartOptions(flags);

@@ -41,6 +41,9 @@ describe('toStartOptions', () => {
     logLevel: 'info',
     persist: true,
     shutdownTimeout: 10000,
+    headerTimeout: 10000,
+    bodyTimeout: 30000,
+    maxConnections: 10000,
   };
 
   it('defaults: mounts beside the workers file when present, state file beside it', () => {
@@ -57,6 +60,8 @@ describe('toStartOptions', () => {
       metricsHost: undefined,
       metricsPort: undefined,
       shutdownTimeoutMs: 10000,
+      limits: { headerTimeoutMs: 10000, bodyIdleTimeoutMs: 30000, maxConnections: 10000 },
+      serverNames: [],
     });
   });
 
