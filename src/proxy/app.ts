@@ -10,6 +10,7 @@ import type { StatusConfig } from '../config/model.js';
 import type { Clock } from '../routing/types.js';
 import { buildFarm, type Farm, type StatusHandler } from './farm.js';
 import { NO_OBSERVER, type RequestObserver } from './observer.js';
+import { DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
 import { createProxyServer } from './server.js';
 import { createTransport } from './transports/index.js';
 import type { Transport, TransportFactory } from './transport.js';
@@ -20,6 +21,8 @@ export interface AppOptions {
   readonly lenient?: boolean;
   readonly listenHost: string;
   readonly listenPort: number;
+  /** What one client may hold on the listener; DEFAULT_LIMITS when absent. */
+  readonly limits?: ListenerLimits;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly transportFactory?: TransportFactory;
@@ -55,6 +58,7 @@ export class BalancerApp {
     this.server = createProxyServer(() => this.farm, {
       logger: options.logger,
       observer: options.observer ?? NO_OBSERVER,
+      limits: options.limits ?? DEFAULT_LIMITS,
       get listenPort() {
         return self.listenPort;
       },

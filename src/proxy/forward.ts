@@ -13,6 +13,7 @@ import type { Balancer } from '../routing/balancer.js';
 import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import { ReplayableBody, requestBodyLength } from './body.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
+import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from './observer.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type Transport, type TransportFactory } from './transport.js';
 
@@ -32,6 +33,7 @@ export interface ProxyEnv {
   readonly logger: Logger;
   readonly observer: RequestObserver;
   readonly listenPort: number;
+  readonly limits: ListenerLimits;
 }
 
 const STATUS_TEXT: Record<number, string> = {

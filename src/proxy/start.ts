@@ -129,6 +129,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       lenient: options.lenient,
       listenHost: options.listenHost,
       listenPort: options.listenPort,
+      limits: options.limits,
       logger,
       clock,
       observer: metrics.observer,
