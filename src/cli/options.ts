@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DEFAULT_LIMITS, type ListenerLimits } from '../proxy/limits.js';
+import { FORWARD_URI_MODES, type ForwardUriMode } from '../proxy/request-target.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +33,8 @@ export interface StartOptions {
   readonly metricsPort?: number;
   /** Grace period for in-flight requests on SIGTERM/SIGINT. */
   readonly shutdownTimeoutMs: number;
+  /** How the request URI reaches members (mod_jk's JkOptions ForwardURI*); 'proxy' when absent. */
+  readonly forwardUri?: ForwardUriMode;
   /** What one client may hold on the listener (time, connections); DEFAULT_LIMITS when absent. */
   readonly limits?: ListenerLimits;
   /**
@@ -90,6 +93,12 @@ export function parseNames(value: string): string[] {
   return names;
 }
 
+export function parseForwardUri(value: string): ForwardUriMode {
+  const mode = value.toLowerCase();
+  if (!(FORWARD_URI_MODES as readonly string[]).includes(mode)) throw new Error(`expected one of ${FORWARD_URI_MODES.join(', ')}, got '${value}'`);
+  return mode as ForwardUriMode;
+}
+
 export function parseLogLevel(value: string): LogLevel {
   const level = value.toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
@@ -113,6 +122,7 @@ export interface StartFlags {
   readonly headerTimeout: number;
   readonly bodyTimeout: number;
   readonly maxConnections: number;
+  readonly forwardUri: ForwardUriMode;
 }
 
 /**
@@ -138,5 +148,6 @@ export function toStartOptions(flags: StartFlags, fileExists: (file: string) => 
     shutdownTimeoutMs: flags.shutdownTimeout,
     limits: { headerTimeoutMs: flags.headerTimeout, bodyIdleTimeoutMs: flags.bodyTimeout, maxConnections: flags.maxConnections },
     serverNames: flags.serverName ?? [],
+    forwardUri: flags.forwardUri,
   };
 }

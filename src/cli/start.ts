@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import {
   DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseCount, parseListen, parseLogLevel, parseMillis,
-  parseNames, toStartOptions,
+  parseForwardUri, parseNames, toStartOptions,
   type StartFlags,
 } from './options.js';
 
@@ -51,6 +51,12 @@ export function startCommand(program: Command, _ctx: CliContext): void {
     )
     .addOption(
       new Option('--max-connections <n>', 'client connections open at once; more are refused').env('JKB_MAX_CONNECTIONS').default(DEFAULT_LIMITS.maxConnections).argParser(arg(parseCount)),
+    )
+    .addOption(
+      new Option('--forward-uri <mode>', "request URI for members: proxy (normalised, re-encoded: mod_jk's default) or unparsed (as received)")
+        .env('JKB_FORWARD_URI')
+        .default('proxy')
+        .argParser(arg(parseForwardUri)),
     )
     .action(async (flags: StartFlags) => {
       const options = toStartOptions(flags);

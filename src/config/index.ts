@@ -13,7 +13,7 @@ export { ConfigError, formatIssue, formatIssues } from './issues.js';
 export { LB_DEFAULTS, parseWorkers, type ParseOptions, type ParsedWorkers } from './workers.js';
 export { parseMounts, type ParsedMounts } from './mounts.js';
 export { createMountMap } from './mount-map.js';
-export { normalizePath } from './normalize.js';
+export { normalizePath, normalizeTarget, type NormalizedTarget } from './normalize.js';
 
 export interface LoadOptions {
   readonly workersFile: string;

@@ -18,7 +18,7 @@ import type { RequestObserver } from '../proxy/observer.js';
 export const CODE_CLASSES = ['', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** Failed attempt kinds (every OutcomeKind but success), in a fixed order for arrays. */
-export const ERROR_KINDS = ['connect', 'read', 'reply_timeout', 'protocol', 'busy', 'fail_status', 'client_error', 'too_large'] as const;
+export const ERROR_KINDS = ['connect', 'read', 'reply_timeout', 'protocol', 'busy', 'fail_status', 'client_error', 'too_large', 'local'] as const;
 const KIND_INDEX: Readonly<Record<OutcomeKind, number>> = {
   success: -1,
   connect: 0,
@@ -29,6 +29,7 @@ const KIND_INDEX: Readonly<Record<OutcomeKind, number>> = {
   fail_status: 5,
   client_error: 6,
   too_large: 7,
+  local: 8,
 };
 
 export function codeClassIndex(status: number): number {

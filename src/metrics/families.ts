@@ -70,7 +70,7 @@ export function registerFamilies(src: FamilySources): Counter<'result'> {
 
   new Counter({
     name: 'jkbalancer_member_errors_total',
-    help: 'Failed attempts on a member, by kind (connect, read, reply_timeout, protocol, busy, fail_status, client_error, too_large).',
+    help: 'Failed attempts on a member, by kind (connect, read, reply_timeout, protocol, busy, fail_status, client_error, too_large, local).',
     labelNames: ['lb', 'member', 'kind'],
     registers,
     collect() {

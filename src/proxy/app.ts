@@ -11,6 +11,7 @@ import type { Clock } from '../routing/types.js';
 import { buildFarm, type Farm, type StatusHandler } from './farm.js';
 import { NO_OBSERVER, type RequestObserver } from './observer.js';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
+import type { ForwardUriMode } from './request-target.js';
 import { createProxyServer } from './server.js';
 import { createTransport } from './transports/index.js';
 import type { Transport, TransportFactory } from './transport.js';
@@ -23,6 +24,8 @@ export interface AppOptions {
   readonly listenPort: number;
   /** What one client may hold on the listener; DEFAULT_LIMITS when absent. */
   readonly limits?: ListenerLimits;
+  /** How the request URI reaches members (default 'proxy', as mod_jk's ForwardURIProxy). */
+  readonly forwardUri?: ForwardUriMode;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly transportFactory?: TransportFactory;
@@ -59,6 +62,7 @@ export class BalancerApp {
       logger: options.logger,
       observer: options.observer ?? NO_OBSERVER,
       limits: options.limits ?? DEFAULT_LIMITS,
+      forwardUri: options.forwardUri ?? 'proxy',
       get listenPort() {
         return self.listenPort;
       },

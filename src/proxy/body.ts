@@ -1,7 +1,12 @@
 /**
  * The client request body as the transports see it: streamed, never buffered whole, and
  * replayable to another attempt only while everything read so far fits in the replay buffer
- * (mod_jk keeps only the first packet for replay, §5.6).
+ * (mod_jk keeps only the first packet for replay).
+ *
+ * A body that fails (client gone, or silent for longer than the body idle timeout) fails every
+ * stream it handed out with a client_error TransportError; each stream carries its own no-op error
+ * listener, so a failure before a transport listens (a request still waiting for a pool slot) is
+ * recorded, never an uncaught 'error' event.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -16,6 +21,8 @@ export function requestBodyLength(req: IncomingMessage): number {
   return Number.isSafeInteger(n) && n >= 0 ? n : -1;
 }
 
+const ignore = (): void => {};
+
 export class ReplayableBody implements RequestBody {
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
@@ -25,17 +32,28 @@ export class ReplayableBody implements RequestBody {
   private failed: TransportError | null = null;
   private current: PassThrough | null = null;
   private attached = false;
+  /** Runs while we want bytes and the client sends none; null until the first open(). */
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Paused for backpressure: the backend is slow, not the client (the idle clock does not count). */
+  private waitingOnBackend = false;
   bytesRead = 0;
 
   constructor(
     private readonly req: IncomingMessage,
     readonly length: number,
     private readonly replayLimit: number,
+    /** ms the client may leave the body silent while we are reading it; 0 = no limit. */
+    private readonly idleTimeoutMs: number,
   ) {}
 
   /** Whole body consumed by the last attempt and nothing was lost for a replay. */
   get replayable(): boolean {
     return !this.overflowed;
+  }
+
+  /** The client left the body silent for longer than the idle timeout (the client gets 408). */
+  get timedOut(): boolean {
+    return this.failed !== null && this.failed.clientStatus === 408;
   }
 
   open(): Readable | null {
@@ -46,6 +64,7 @@ export class ReplayableBody implements RequestBody {
       this.current.destroy();
     }
     const out = new PassThrough();
+    out.on('error', ignore);
     this.current = out;
     this.bytesRead = this.keptBytes;
     for (const chunk of this.kept) out.write(chunk);
@@ -54,16 +73,37 @@ export class ReplayableBody implements RequestBody {
     } else if (this.ended) {
       out.end();
     } else {
-      out.on('drain', () => this.req.resume());
+      out.on('drain', () => this.resume());
       this.attach();
     }
     return out;
   }
 
+  /** Stop the idle clock and drop listeners once the request is over (the body may be unread). */
+  close(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+  }
+
+  private resume(): void {
+    this.waitingOnBackend = false;
+    this.idleTimer?.refresh();
+    this.req.resume();
+  }
+
+  private onIdle(): void {
+    if (this.waitingOnBackend) this.idleTimer?.refresh();
+    else this.fail(new TransportError('client_error', 'the request body stalled', false, 408));
+  }
+
   private attach(): void {
     if (this.attached) return;
     this.attached = true;
-    this.req.on('data', (chunk: Buffer) => {
+    const req = this.req;
+    if (this.idleTimeoutMs > 0) {
+      this.idleTimer = setTimeout(() => this.onIdle(), this.idleTimeoutMs);
+      this.idleTimer.unref();
+    }
+    req.on('data', (chunk: Buffer) => {
       this.bytesRead += chunk.length;
       if (!this.overflowed) {
         if (this.keptBytes + chunk.length <= this.replayLimit) {
@@ -76,19 +116,27 @@ export class ReplayableBody implements RequestBody {
         }
       }
       const out = this.current;
-      if (out !== null && !out.destroyed && !out.write(chunk)) this.req.pause();
+      this.idleTimer?.refresh();
+      if (out !== null && !out.destroyed && !out.write(chunk)) {
+        this.waitingOnBackend = true;
+        req.pause();
+      }
     });
-    this.req.on('end', () => {
+    req.on('end', () => {
       this.ended = true;
+      this.close();
       this.current?.end();
     });
-    // A client that stops sending is the client's fault, never the member's (§5.7).
-    const clientGone = (): void => {
-      if (this.ended || this.failed) return;
-      this.failed = new TransportError('client_error', 'client stopped sending the request body');
-      this.current?.destroy(this.failed);
-    };
-    this.req.on('error', clientGone);
-    this.req.on('close', clientGone);
+    // A client that stops sending is the client's fault, never the member's.
+    const clientGone = (): void => this.fail(new TransportError('client_error', 'client stopped sending the request body'));
+    req.on('error', clientGone);
+    req.on('close', clientGone);
+  }
+
+  private fail(err: TransportError): void {
+    if (this.ended || this.failed) return;
+    this.failed = err;
+    this.close();
+    this.current?.destroy(err);
   }
 }

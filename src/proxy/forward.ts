@@ -15,6 +15,7 @@ import { ReplayableBody, requestBodyLength } from './body.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from './observer.js';
+import type { ForwardUriMode } from './request-target.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type Transport, type TransportFactory } from './transport.js';
 
 /** What the data path needs of one lb worker. */
@@ -34,10 +35,12 @@ export interface ProxyEnv {
   readonly observer: RequestObserver;
   readonly listenPort: number;
   readonly limits: ListenerLimits;
+  readonly forwardUri: ForwardUriMode;
 }
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
+  408: 'Request Timeout',
   413: 'Payload Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -50,15 +53,21 @@ function pathOnly(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** Text we answer ourselves: short, no internals, never a stack trace. */
+/**
+ * Text we answer ourselves: short, no internals (no member names, no failure kinds: those are in
+ * the log), never a stack trace. A request whose body was not read to the end closes the
+ * connection: what is left of the body cannot be told apart from the next request.
+ */
 export function sendOwnError(res: ServerResponse, status: number, detail: string): void {
   if (res.headersSent || res.destroyed) return;
   const body = `${status} ${STATUS_TEXT[status] ?? 'Error'}: ${detail}\n`;
-  res.writeHead(status, {
+  const headers: Record<string, string | number> = {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-  });
+  };
+  if (!res.req.complete) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -72,11 +81,11 @@ function failOnStatusMatch(list: readonly number[], status: number): number {
   return 0;
 }
 
-export async function proxyToLb(target: LbTarget, rule: MountRule, req: IncomingMessage, res: ServerResponse, env: ProxyEnv): Promise<void> {
+/** `url` is the path and query for the backend (request-target.ts). */
+export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, req: IncomingMessage, res: ServerResponse, env: ProxyEnv): Promise<void> {
   const started = performance.now();
   const balancer = target.balancer;
   const raw = req.rawHeaders;
-  const url = req.url ?? '/';
   const secure = (req.socket as TLSSocket).encrypted === true;
   const method = req.method ?? 'GET';
   const r = balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
@@ -90,7 +99,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     }
   });
 
-  const body = new ReplayableBody(req, requestBodyLength(req), target.replayLimit);
+  const body = new ReplayableBody(req, requestBodyLength(req), target.replayLimit, env.limits.bodyIdleTimeoutMs);
   const remoteAddress = req.socket.remoteAddress ?? '';
   const headers = forwardRequestHeaders(raw, { remoteAddress, secure });
   const hostHeader = req.headers.host ?? '';
@@ -162,10 +171,17 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     }
   }
 
-  if (!answered) {
+  body.close();
+  if (answered) {
+    // What the client got: the member's status, even if the reply broke off after its head.
+    finalStatus = outcome.status;
+  } else {
     member = '';
-    if (clientGone) finalStatus = finalStatus || 499;
-    else sendOwnError(res, finalStatus || 503, noMemberText(target.name, reason, failovers));
+    if (body.timedOut) {
+      finalStatus = 408;
+      sendOwnError(res, 408, 'the request body stopped arriving');
+    } else if (clientGone) finalStatus = finalStatus || 499;
+    else sendOwnError(res, finalStatus || 503, ownErrorText(finalStatus || 503));
   }
   const durationSec = (performance.now() - started) / 1000;
   env.observer.requestEnd(target.name, member, finalStatus, durationSec, !answered);
@@ -181,14 +197,18 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, req: Incoming
     path_taken: r.path,
     attempts,
     failovers,
-    reason: answered ? '' : reason,
+    reason: answered ? (outcome.kind === 'success' ? '' : outcome.kind) : reason,
+    truncated: answered && outcome.kind !== 'success',
     client_gone: clientGone,
   });
 }
 
-function noMemberText(lb: string, reason: string, failovers: string): string {
-  const tried = failovers ? ` (tried ${failovers.replace(/,/g, ', ')})` : '';
-  return `no member of '${lb}' could serve the request: ${reason || 'no member available'}${tried}`;
+/** The client's view of a request no member answered; the why is in the request log. */
+function ownErrorText(status: number): string {
+  if (status === 400) return 'the request could not be forwarded';
+  if (status === 413) return 'the request is too large';
+  if (status === 504) return 'the application did not answer in time';
+  return 'no application server could serve the request';
 }
 
 function resetOutcome(o: AttemptOutcome): void {
@@ -241,6 +261,7 @@ async function attemptMember(
     } catch (err) {
       const te = err instanceof TransportError ? err : new TransportError('read', String(err));
       outcome.kind = te.kind;
+      outcome.status = te.clientStatus;
       outcome.bytesSent = fwd.body.bytesRead;
       // Connect-class failures never reached the backend: the member gets its own retries.
       if (te.kind === 'connect' && body.replayable && !clientGone()) continue;
@@ -368,6 +389,8 @@ interface RequestLogLine {
   attempts: number;
   failovers: string;
   reason: string;
+  /** The reply's head went out but its body broke off. */
+  truncated: boolean;
   client_gone: boolean;
 }
 

@@ -48,11 +48,14 @@ function dropListed(out: string[], connection: string, standard: ReadonlySet<str
 
 /**
  * Client raw headers → flat [name, value…] list for the member: hop-by-hop removed, our own
- * x-jk-* removed (they are set per attempt by the transport), X-Forwarded-For/-Proto/-Host set.
+ * x-jk-* removed (they are set per attempt by the transport), X-Forwarded-Proto/-Host replaced by
+ * ours, and our hop appended to X-Forwarded-For and to Forwarded (RFC 7239): a backend that trusts
+ * the balancer reads the last element, which a client cannot write.
  */
 export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFacts): string[] {
   let out: string[] = [];
   let xff: string | null = null;
+  let forwarded: string | null = null;
   let host = '';
   let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
@@ -66,6 +69,10 @@ export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFact
       xff = xff === null ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
       continue;
     }
+    if (lower === 'forwarded') {
+      forwarded = forwarded === null ? raw[i + 1] : `${forwarded}, ${raw[i + 1]}`;
+      continue;
+    }
     if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === ACTIVATION_HEADER || lower === ROUTE_HEADER) continue;
     if (lower === 'host') host = raw[i + 1];
     out.push(name, raw[i + 1]);
@@ -73,8 +80,11 @@ export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFact
   if (connection) out = dropListed(out, connection, HOP_BY_HOP);
   const client = facts.remoteAddress.startsWith('::ffff:') ? facts.remoteAddress.slice(7) : facts.remoteAddress;
   out.push('x-forwarded-for', xff === null ? client : `${xff}, ${client}`);
-  out.push('x-forwarded-proto', facts.secure ? 'https' : 'http');
+  const proto = facts.secure ? 'https' : 'http';
+  out.push('x-forwarded-proto', proto);
   if (host) out.push('x-forwarded-host', host);
+  const hop = `for=${client.includes(':') ? `"[${client}]"` : client};proto=${proto}${host ? `;host="${host}"` : ''}`;
+  out.push('forwarded', forwarded === null ? hop : `${forwarded}, ${hop}`);
   return out;
 }
 

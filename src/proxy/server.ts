@@ -1,32 +1,56 @@
 /**
  * The listener: maps each request through the mount map (uriworkermap) to an lb or status worker.
- * No mount → 404. Unsafe paths (escaping the root) → 400.
+ * Malformed heads and unsafe paths (escaping the root) → 400 before any worker sees them; no mount → 404.
+ * What one client may hold here (head time, connections) is bounded by ListenerLimits.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { normalizePath } from '../config/index.js';
 import type { Farm } from './farm.js';
 import { proxyToLb, sendOwnError, type ProxyEnv } from './forward.js';
+import { readTarget } from './request-target.js';
 import { proxyWebSocket } from './websocket.js';
 
+/** Refused connections are logged at most this often (a flood must not flood the log too). */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
 export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Server {
+  const { headerTimeoutMs, maxConnections } = env.limits;
   const server = http.createServer({
     // Must outlive the idle time of clients and of any proxy in front of us.
     keepAliveTimeout: 65_000,
-    headersTimeout: 66_000,
-    // Long uploads/downloads are fine; reply_timeout guards the backend side.
+    headersTimeout: headerTimeoutMs,
+    // Node enforces headersTimeout only when it sweeps its connections: sweep often enough that
+    // the limit is what the operator set, not up to 30 s more.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headerTimeoutMs / 4))),
+    // Long uploads/downloads are fine; the body idle timeout and reply_timeout bound them.
     requestTimeout: 0,
+  });
+  server.maxConnections = maxConnections;
+  let dropped = 0;
+  let dropLogged = 0;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - dropLogged < DROP_LOG_INTERVAL_MS) return;
+    dropLogged = now;
+    env.logger.warn({ maxConnections, refused: dropped }, 'client connections refused: --max-connections reached');
+    dropped = 0;
+  });
+
+  // After listen, the only server errors are failed accepts (EMFILE when out of descriptors):
+  // Node emits them as 'error', which without a listener would end the process.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (server.listening) env.logger.error({ code: err.code, err: err.message }, 'could not accept a client connection');
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const farm = getFarm();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = normalizePath(q < 0 ? url : url.slice(0, q));
-    if (path === null) {
-      sendOwnError(res, 400, 'the request path is not valid');
+    const target = readTarget(req, env.forwardUri);
+    if (typeof target === 'string') {
+      sendOwnError(res, 400, target);
       return;
     }
+    const path = target.path;
     const rule = farm.loaded.mounts.match(path);
     const entry = rule ? farm.entries.get(rule.worker) : undefined;
     if (!rule || !entry) {
@@ -38,7 +62,7 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
       entry.handler.handle(req, res);
       return;
     }
-    proxyToLb(entry, rule, req, res, env).catch((err: unknown) => {
+    proxyToLb(entry, rule, target.url, req, res, env).catch((err: unknown) => {
       env.logger.error({ err, lb: entry.name, method: req.method }, 'request failed inside the balancer');
       sendOwnError(res, 500, 'internal balancer error');
     });

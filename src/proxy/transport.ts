@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { MemberConfig } from '../config/model.js';
 
 /** Why an attempt failed, in the vocabulary of the routing core's OutcomeKind. */
-export type TransportErrorKind = 'connect' | 'read' | 'reply_timeout' | 'protocol' | 'busy' | 'client_error' | 'too_large';
+export type TransportErrorKind = 'connect' | 'read' | 'reply_timeout' | 'protocol' | 'busy' | 'client_error' | 'too_large' | 'local';
 
 export class TransportError extends Error {
   constructor(
@@ -15,10 +15,19 @@ export class TransportError extends Error {
     message: string,
     /** True when no byte of this request reached the backend (safe to retry anywhere). */
     readonly nothingSent = false,
+    /** For client_error: the status the client gets (400 when 0). */
+    readonly clientStatus = 0,
   ) {
     super(message);
     this.name = 'TransportError';
   }
+}
+
+/** errno codes meaning this process ran out of something: our fault, never the member's. */
+const LOCAL_RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+
+export function isLocalResourceError(code: string | undefined): boolean {
+  return code !== undefined && LOCAL_RESOURCE_CODES.has(code);
 }
 
 /** The client request body; replayable while it fits in the replay buffer. */

@@ -8,11 +8,26 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createProxyServer } from 'http-proxy-3';
-import { normalizePath } from '../config/index.js';
 import type { AttemptOutcome } from '../routing/types.js';
 import type { Farm, LbEntry } from './farm.js';
 import type { ProxyEnv } from './forward.js';
-import { ACTIVATION_HEADER, ROUTE_HEADER, cookieLines } from './headers.js';
+import { ACTIVATION_HEADER, ROUTE_HEADER, cookieLines, forwardRequestHeaders } from './headers.js';
+import { readTarget } from './request-target.js';
+
+/** Forwarding facts the balancer writes; a client's own values never reach the member. */
+const OWN_FACTS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', ACTIVATION_HEADER, ROUTE_HEADER];
+
+/**
+ * Our forwarding facts for the upgrade, computed as for any request (forwardRequestHeaders), and the
+ * client's copies removed from what http-proxy-3 relays.
+ */
+function ownFacts(req: IncomingMessage, secure: boolean): Record<string, string> {
+  const all = forwardRequestHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', secure });
+  const facts: Record<string, string> = {};
+  for (let i = 0; i < all.length; i += 2) if (OWN_FACTS.includes(all[i])) facts[all[i]] = all[i + 1];
+  for (const name of OWN_FACTS) delete req.headers[name];
+  return facts;
+}
 
 function refuse(socket: Duplex, status: number, text: string): void {
   if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -20,17 +35,20 @@ function refuse(socket: Duplex, status: number, text: string): void {
 }
 
 export function proxyWebSocket(farm: Farm, req: IncomingMessage, socket: Duplex, head: Buffer, env: ProxyEnv): void {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const rawPath = q < 0 ? url : url.slice(0, q);
-  const path = normalizePath(rawPath);
-  const rule = path === null ? null : farm.loaded.mounts.match(path);
+  const target = readTarget(req, env.forwardUri);
+  if (typeof target === 'string') {
+    refuse(socket, 400, 'Bad Request');
+    return;
+  }
+  const rule = farm.loaded.mounts.match(target.path);
   const entry = rule ? farm.entries.get(rule.worker) : undefined;
   if (!rule || !entry || entry.kind !== 'lb') {
     refuse(socket, 404, 'Not Found');
     return;
   }
-  void upgradeThroughLb(entry, rule.ext, req, socket, head, rawPath, env);
+  // http-proxy-3 relays req.url: the URL our forwarding mode gives.
+  req.url = target.url;
+  void upgradeThroughLb(entry, rule.ext, req, socket, head, target.path, env);
 }
 
 async function upgradeThroughLb(
@@ -39,12 +57,17 @@ async function upgradeThroughLb(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  rawPath: string,
+  /** Normalised path: logged (path parameters may carry a session id). */
+  path: string,
   env: ProxyEnv,
 ): Promise<void> {
   const balancer = entry.balancer;
   const secure = (req.socket as TLSSocket).encrypted === true;
-  const r = balancer.begin({ method: req.method ?? 'GET', path: rawPath, cookies: cookieLines(req.rawHeaders), secure, rule: ext });
+  const facts = ownFacts(req, secure);
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  // The routing core reads a `;jsessionid=` path parameter from the forwarded path, as for any request.
+  const r = balancer.begin({ method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), cookies: cookieLines(req.rawHeaders), secure, rule: ext });
   const outcome: AttemptOutcome = { kind: 'success', status: 101, responseStarted: false, bodyReplayable: true, bytesSent: 0, bytesReceived: 0 };
   for (;;) {
     const step = balancer.next(r);
@@ -54,7 +77,7 @@ async function upgradeThroughLb(
     }
     if (step.kind === 'done') {
       if (outcome.kind !== 'success') {
-        env.logger.warn({ lb: entry.name, path: rawPath, status: step.status, reason: step.reason }, 'websocket upgrade failed');
+        env.logger.warn({ lb: entry.name, path, status: step.status, reason: step.reason }, 'websocket upgrade failed');
         refuse(socket, step.status, 'Service Unavailable');
       }
       return;
@@ -68,12 +91,12 @@ async function upgradeThroughLb(
       balancer.endAttempt(r, i, outcome);
       continue;
     }
-    const result = await tryUpgrade(m.host, m.port, m.config.tls, info.activation, info.route, req, socket, head);
+    const result = await tryUpgrade(m.host, m.port, m.config.tls, { ...facts, [ACTIVATION_HEADER]: info.activation, ...(info.route ? { [ROUTE_HEADER]: info.route } : {}) }, req, socket, head);
     outcome.kind = result === 'open' ? 'success' : result === 'closed' ? 'client_error' : 'connect';
     outcome.responseStarted = result !== 'unreachable';
     balancer.endAttempt(r, i, outcome);
     if (result === 'open') {
-      env.logger.info({ lb: entry.name, member: m.name, path: rawPath, sticky: r.sticky, route: r.route }, 'websocket');
+      env.logger.info({ lb: entry.name, member: m.name, path, sticky: r.sticky, route: r.route }, 'websocket');
     }
     if (result !== 'unreachable') return;
   }
@@ -87,8 +110,7 @@ function tryUpgrade(
   host: string,
   port: number,
   tls: boolean,
-  activation: string,
-  route: string,
+  headers: Record<string, string>,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
@@ -97,8 +119,7 @@ function tryUpgrade(
     const proxy = createProxyServer({
       target: { host, port, protocol: tls ? 'https:' : 'http:' },
       ws: true,
-      xfwd: true,
-      headers: { [ACTIVATION_HEADER]: activation, ...(route ? { [ROUTE_HEADER]: route } : {}) },
+      headers,
     });
     let settled = false;
     const settle = (v: 'open' | 'unreachable' | 'closed'): void => {

@@ -283,8 +283,8 @@ export class Balancer implements SelectionContext {
     } else if (lb.method === Method.BUSYNESS) {
       m.lbValue = m.lbValue >= m.lbMult ? m.lbValue - m.lbMult : 0;
     }
-    // Provisionally OK unless in global error; refined per outcome below.
-    if (m.state !== State.ERROR) {
+    // Provisionally OK unless in global error (or the attempt never reached it); refined per outcome below.
+    if (m.state !== State.ERROR && outcome.kind !== 'local') {
       m.state = State.OK;
       local[member] = State.OK;
     }
@@ -294,6 +294,10 @@ export class Balancer implements SelectionContext {
         local[member] = State.OK;
         m.firstErrorTime = 0;
         m.lastErrorTime = 0;
+        break;
+      case 'local':
+        // Our own shortage: the member keeps whatever state it had before this attempt.
+        local[member] = State.ERROR;
         break;
       case 'client_error':
       case 'too_large':

@@ -35,6 +35,7 @@ export function outcomeStatus(o: AttemptOutcome): number {
     case 'connect':
     case 'busy':
     case 'fail_status':
+    case 'local':
       return 503;
   }
 }
@@ -49,6 +50,7 @@ export function outcomeRecoverable(o: AttemptOutcome, recoveryOptions: number, h
     case 'success':
     case 'client_error':
     case 'too_large':
+    case 'local':
       return false;
     case 'connect':
     case 'busy':

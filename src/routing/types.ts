@@ -62,6 +62,8 @@ export type RoutePath = 'sticky' | 'domain' | 'redirect' | 'distance' | 'balance
  * - busy: no pool connection could be acquired, or busy_limit exceeded.
  * - fail_status: backend answered with a status in fail_on_status (sign says hard/soft).
  * - too_large: request larger than the member can take (413, client error).
+ * - local: the balancer itself could not make the attempt (out of file descriptors or memory):
+ *   our own 503, never the member's fault, and not retried elsewhere (it would fail the same way).
  */
 export type OutcomeKind =
   | 'success'
@@ -72,7 +74,8 @@ export type OutcomeKind =
   | 'protocol'
   | 'busy'
   | 'fail_status'
-  | 'too_large';
+  | 'too_large'
+  | 'local';
 
 export interface AttemptOutcome {
   kind: OutcomeKind;

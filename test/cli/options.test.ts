@@ -44,6 +44,7 @@ describe('toStartOptions', () => {
     headerTimeout: 10000,
     bodyTimeout: 30000,
     maxConnections: 10000,
+    forwardUri: 'proxy',
   };
 
   it('defaults: mounts beside the workers file when present, state file beside it', () => {
@@ -62,6 +63,7 @@ describe('toStartOptions', () => {
       shutdownTimeoutMs: 10000,
       limits: { headerTimeoutMs: 10000, bodyIdleTimeoutMs: 30000, maxConnections: 10000 },
       serverNames: [],
+      forwardUri: 'proxy',
     });
   });
 

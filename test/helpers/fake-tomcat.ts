@@ -170,6 +170,7 @@ export async function startFakeTomcat(route: string, port = 0): Promise<FakeTomc
     });
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => {
+      state.lastHeaders = req.headers;
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('message', (data) => ws.send(`${route}:${data.toString()}`));
       });

@@ -7,19 +7,21 @@ const pairs = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i)
 describe('forwardRequestHeaders', () => {
   it.each([
     ['hop-by-hop removed, Host kept', ['Host', 'a.example', 'Connection', 'keep-alive', 'Keep-Alive', '5', 'TE', 'trailers', 'Accept', '*/*'],
-      ['Host: a.example', 'Accept: */*', 'x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'x-forwarded-host: a.example']],
+      ['Host: a.example', 'Accept: */*', 'x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'x-forwarded-host: a.example', 'forwarded: for=10.0.0.9;proto=http;host="a.example"']],
     ['names listed in Connection removed', ['Connection', 'close, X-Secret', 'X-Secret', 's', 'X-Keep', 'k'],
-      ['X-Keep: k', 'x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http']],
+      ['X-Keep: k', 'x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'forwarded: for=10.0.0.9;proto=http']],
     ['X-Forwarded-For appended, client x-jk-* and -Proto dropped', ['X-Forwarded-For', '1.1.1.1', 'x-jk-route', 'evil', 'X-JK-LB-Activation', 'DIS', 'X-Forwarded-Proto', 'https'],
-      ['x-forwarded-for: 1.1.1.1, 10.0.0.9', 'x-forwarded-proto: http']],
+      ['x-forwarded-for: 1.1.1.1, 10.0.0.9', 'x-forwarded-proto: http', 'forwarded: for=10.0.0.9;proto=http']],
+    ["a client's Forwarded and X-Forwarded-Host cannot pose as ours: our hop is the last element", ['Forwarded', 'for=6.6.6.6;proto=https', 'X-Forwarded-Host', 'evil.example', 'Host', 'a.example'],
+      ['Host: a.example', 'x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'x-forwarded-host: a.example', 'forwarded: for=6.6.6.6;proto=https, for=10.0.0.9;proto=http;host="a.example"']],
     ['upgrade and expect never go to undici', ['Upgrade', 'websocket', 'Expect', '100-continue', 'Transfer-Encoding', 'chunked'],
-      ['x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http']],
+      ['x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'forwarded: for=10.0.0.9;proto=http']],
   ])('%s', (_name, raw, expected) => {
     expect(pairs(forwardRequestHeaders(raw, { remoteAddress: '::ffff:10.0.0.9', secure: false }))).toEqual(expected);
   });
 
   it('says https for TLS clients', () => {
-    expect(pairs(forwardRequestHeaders([], { remoteAddress: '::1', secure: true }))).toEqual(['x-forwarded-for: ::1', 'x-forwarded-proto: https']);
+    expect(pairs(forwardRequestHeaders([], { remoteAddress: '::1', secure: true }))).toEqual(['x-forwarded-for: ::1', 'x-forwarded-proto: https', 'forwarded: for="[::1]";proto=https']);
   });
 });
 

@@ -7,7 +7,8 @@ import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { MemberConfig } from '../../config/model.js';
 import { ACTIVATION_HEADER, ROUTE_HEADER } from '../headers.js';
-import { TransportError, type BackendResponse, type ForwardRequest, type Transport } from '../transport.js';
+import { TransportError, isLocalResourceError, type BackendResponse, type ForwardRequest, type Transport } from '../transport.js';
+import { SlotGate } from './slot-gate.js';
 
 /** undici error codes meaning "the connection never carried this request". */
 const CONNECT_CODES = new Set([
@@ -28,6 +29,10 @@ export function classifyHttpError(err: unknown, headWasSeen: boolean): Transport
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   const msg = e.message ?? String(err);
+  if (isLocalResourceError(code)) return new TransportError('local', `balancer out of resources: ${code}`, true);
+  // undici refused the request itself before sending it: the request's fault, not the member's
+  // (request-target.ts refuses what we know of first; this catches what it does not).
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return new TransportError('client_error', `request not forwardable: ${msg}`, true, 400);
   if (CONNECT_CODES.has(code)) return new TransportError('connect', `connect failed: ${code}`, true);
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new TransportError('reply_timeout', 'reply timeout');
   if (code === 'UND_ERR_ABORTED') return new TransportError('client_error', 'client went away');
@@ -66,6 +71,7 @@ class ReplyBody extends Readable {
 class AttemptHandler implements Dispatcher.DispatchHandler {
   private body: ReplyBody | null = null;
   received = 0;
+  private released = false;
 
   private controller: Dispatcher.DispatchController | null = null;
   private readonly onAbort = (): void => {
@@ -77,7 +83,16 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     private readonly reject: (e: TransportError) => void,
     private readonly sent: () => number,
     private readonly signal: AbortSignal,
+    private readonly gate: SlotGate,
   ) {}
+
+  /** The attempt is over for the pool: its slot goes to the next request. */
+  private done(): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.released) return;
+    this.released = true;
+    this.gate.release();
+  }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -106,12 +121,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.done();
     this.body?.push(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.done();
     const err = classifyHttpError(error, this.body !== null);
     if (this.body === null) this.reject(err);
     else if (!this.body.destroyed) this.body.destroy(err);
@@ -141,17 +156,22 @@ export function createHttpTransport(member: MemberConfig, opts: HttpTransportOpt
     bodyTimeout: 0,
   });
 
-  function dispatchOnce(req: ForwardRequest): Promise<BackendResponse> {
+  const gate = new SlotGate(member.connectionPoolSize > 0 ? member.connectionPoolSize : 0, member.connectionAcquireTimeoutMs, member.name);
+
+  async function dispatchOnce(req: ForwardRequest): Promise<BackendResponse> {
+    const waiting = gate.acquire(req.signal);
+    if (waiting !== null) await waiting;
     return new Promise<BackendResponse>((resolve, reject) => {
       const body = req.body.length === 0 ? null : req.body.open();
       if (req.body.length !== 0 && body === null) {
+        gate.release();
         reject(new TransportError('read', 'request body can no longer be replayed'));
         return;
       }
       const headers = req.headers.slice();
       headers.push(ACTIVATION_HEADER, req.activation);
       if (req.route) headers.push(ROUTE_HEADER, req.route);
-      const handler = new AttemptHandler(resolve, reject, () => req.body.bytesRead, req.signal);
+      const handler = new AttemptHandler(resolve, reject, () => req.body.bytesRead, req.signal, gate);
       pool.dispatch(
         {
           origin,

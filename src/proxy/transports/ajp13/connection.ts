@@ -4,7 +4,7 @@
  * container never speaks unasked, so it is closing or confused) and the pool drops it.
  */
 import { connect, type Socket } from 'node:net';
-import { TransportError } from '../../transport.js';
+import { TransportError, isLocalResourceError } from '../../transport.js';
 import { CPING_PACKET, PacketSplitter } from './codec.js';
 import { CPONG } from './protocol.js';
 
@@ -59,7 +59,9 @@ export class AjpConnection {
       const fail = (msg: string): void => {
         if (timer) clearTimeout(timer);
         socket.destroy();
-        reject(new TransportError('connect', `cannot connect to ${o.host}:${o.port}: ${msg}`, true));
+        // Out of descriptors here is our shortage, not the member's.
+        const kind = isLocalResourceError(msg) ? 'local' : 'connect';
+        reject(new TransportError(kind, `cannot connect to ${o.host}:${o.port}: ${msg}`, true));
       };
       if (o.connectTimeoutMs > 0) timer = setTimeout(() => fail(`timeout after ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
       socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
