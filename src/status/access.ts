@@ -3,8 +3,9 @@
  * - `user` list non-empty: every request needs an authenticated user from the list (mod_jk).
  * - changes (edit/update/reset/recover) need valid Basic credentials when a credentials file is
  *   configured, and otherwise come only from loopback clients;
- * - a change the browser marks as cross-site (Sec-Fetch-Site, Origin) is refused, so a link or form
- *   on another site cannot drain a member through a logged-in or local browser.
+ * - a change must be addressed to one of the balancer's own names (own-host.ts: DNS rebinding), and
+ *   one the browser marks as cross-site (Sec-Fetch-Site, Origin, else Referer) is refused, so a
+ *   link, form or script on another site cannot drain a member through a logged-in or local browser.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
@@ -29,19 +30,33 @@ export function basicCredentials(req: IncomingMessage): { user: string; password
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+/** scheme://host[:port] of a URL in canonical form (default port dropped, lower case), or null. */
+function originOf(url: string): string | null {
+  try {
+    const o = new URL(url).origin;
+    return o === 'null' ? null : o;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * True when a browser tells us the request comes from another site: `Sec-Fetch-Site` cross-site or
- * same-site, or an `Origin` that is not this request's own scheme://host. Non-browser clients
- * (curl, scripts) send neither header and are not affected.
+ * True when the browser's own headers place the request on another site. `Sec-Fetch-Site` and
+ * `Origin` decide when present: anything but `same-origin`/`none`, or an Origin other than this
+ * request's own scheme://host (including `null`), is cross-site. Without both, a `Referer` from
+ * another origin is (older browsers send nothing else on a plain link or form GET). Non-browser
+ * clients (curl, scripts) send none of the three and are not affected.
  */
 export function isCrossSite(req: IncomingMessage): boolean {
   const site = req.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const { origin, referer } = req.headers;
+  const evidence = origin ?? (site === undefined ? referer : undefined);
+  if (evidence === undefined) return false;
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const host = req.headers.host;
-  return !host || origin.toLowerCase() !== `${scheme}://${host}`.toLowerCase();
+  const own = host ? originOf(`${scheme}://${host}`) : null;
+  return own === null || originOf(evidence) !== own;
 }
 
 export function userAllowed(user: string, allowed: readonly string[], caseInsensitive: boolean): boolean {

@@ -18,9 +18,10 @@ import { formatJson } from './format-json.js';
 import { formatProp, formatTxt } from './format-text.js';
 import { formatXml } from './format-xml.js';
 import { OPT, renderHtml, type EditTarget } from './html.js';
+import { isOwnHost } from './own-host.js';
 import { leadingInt, parseQuery } from './params.js';
 import type { StateStore } from './persist.js';
-import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, type Command, type Mime, type Result, type StatusReport } from './report.js';
+import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, STATE_COMMANDS, type Command, type Mime, type Result, type StatusReport } from './report.js';
 import { applyAssignments, hasWildcard, planUpdate, unresolvableMessage, wildcardMatcher } from './update.js';
 import { ajpView, lbView, type ViewOptions } from './view.js';
 
@@ -39,6 +40,11 @@ export interface StatusContext {
   readonly balancers: ReadonlyMap<string, Balancer>;
   readonly serverName: string;
   readonly serverPort: number;
+  /**
+   * The names this balancer is addressed by besides loopback names: the listen address and every
+   * `--server-name`. A state change must carry one of them (or a loopback name) as its Host.
+   */
+  readonly ownNames: readonly string[];
   /** ms since the epoch. */
   readonly startTime: number;
   /** Persistence of live changes; null = --no-persist. */
@@ -189,19 +195,23 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   }
   const who: Who = { user, remote };
 
-  const refuse = (message: string, status = 200): Promise<void> => {
-    if (message === MSG.denied) ctx.logger.warn({ user, remote, cmd: cmdRaw }, 'status access denied');
-    return send(res, req, status, mime, cfg, params, opt, readOnly, { cmd, result: { type: 'ERROR', message } }, null);
+  const answer = (status: number, message: string): Promise<void> =>
+    send(res, req, status, mime, cfg, params, opt, readOnly, { cmd, result: { type: 'ERROR', message } }, null);
+  /** mod_jk's `Access denied.`; the log says why. */
+  const deny = (reason: string, status = 200): Promise<void> => {
+    ctx.logger.warn({ user, remote, cmd: cmdRaw, reason }, 'status access denied');
+    return answer(status, MSG.denied);
   };
+  const refuse = (message: string): Promise<void> => answer(200, message);
 
   // Order of checks (§6.9): access → parsing → read-only → change gating → command → mime → worker.
   if (needUser) {
     if (!ctx.credentials) {
       ctx.logger.warn({}, `status worker '${cfg.name}' has a user list but no credentials file is configured`);
-      return refuse(MSG.denied);
+      return deny('user list without a credentials file');
     }
-    if (challenge) return refuse(MSG.denied, 401);
-    if (!userAllowed(user as string, cfg.users, cfg.userCaseInsensitive)) return refuse(MSG.denied);
+    if (challenge) return deny('no valid credentials', 401);
+    if (!userAllowed(user as string, cfg.users, cfg.userCaseInsensitive)) return deny('user not in the user list');
   }
   if (parsed.error) {
     ctx.logger.warn({ remote, problem: parsed.error }, 'status request refused');
@@ -210,11 +220,16 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   if (readOnly && isChange) return refuse(MSG.readOnly);
   if (isChange) {
     if (ctx.credentials) {
-      if (challenge) return refuse(MSG.denied, 401);
+      if (challenge) return deny('no valid credentials', 401);
     } else if (!isLoopback(remote)) {
-      return refuse(MSG.denied);
+      return deny('changes without credentials come from loopback clients only');
     }
-    if (cmd !== 'edit' && isCrossSite(req)) return refuse(MSG.denied);
+  }
+  if (cmd !== null && STATE_COMMANDS.has(cmd)) {
+    if (!isOwnHost(req.headers.host, ctx.ownNames)) {
+      return deny(`Host '${req.headers.host}' is not a name of this balancer (loopback names, the listen address, --server-name)`);
+    }
+    if (isCrossSite(req)) return deny('cross-site request (Sec-Fetch-Site, Origin or Referer)');
   }
   if (cmd === null) return refuse(MSG.command);
   if (mime === null) return refuse(MSG.mime);

@@ -8,6 +8,11 @@ export type Mime = (typeof MIMES)[number];
 
 /** Commands that change state or show a change form: refused in read-only mode (§6.3). */
 export const CHANGE_COMMANDS: ReadonlySet<Command> = new Set(['edit', 'update', 'reset', 'recover']);
+/**
+ * The change commands that act: they must also come from this site and be addressed to this
+ * balancer. `edit` only shows a form, so a link to it from elsewhere is harmless.
+ */
+export const STATE_COMMANDS: ReadonlySet<Command> = new Set(['update', 'reset', 'recover']);
 
 export interface Result {
   readonly type: 'OK' | 'ERROR';

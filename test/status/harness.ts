@@ -2,7 +2,7 @@
  * Test harness: a real node:http server on 127.0.0.1 (OS-chosen port) whose only handler is the
  * status worker, over Balancers built from the fixture configuration.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
@@ -28,6 +28,8 @@ export interface HarnessOptions {
   getMemberExtras?: StatusContext['getMemberExtras'];
   /** Address to listen on and connect to (default 127.0.0.1). */
   host?: string;
+  /** StatusContext.ownNames (default: the listen address, as `jkbalancer start` gives it). */
+  ownNames?: readonly string[];
 }
 
 export interface Harness {
@@ -36,6 +38,8 @@ export interface Harness {
   readonly logs: LogEntry[];
   readonly status: StatusConfig;
   get(query: string, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: string }>;
+  /** Like get, through node:http: any Host header (fetch cannot set one) and any raw path. */
+  raw(path: string, headers?: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>;
   close(): Promise<void>;
 }
 
@@ -54,12 +58,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logs: LogEntry[] = [];
   const base = ctxBase.workers.workers.get('jkstatus') as StatusConfig;
   const status: StatusConfig = { ...base, ...opts.statusOverrides };
+  const host = opts.host ?? '127.0.0.1';
   const ctx: StatusContext = {
     workers: ctxBase.workers,
     mounts: ctxBase.mounts,
     balancers,
     serverName: 'www.example.com',
     serverPort: 80,
+    ownNames: opts.ownNames ?? [host],
     startTime: Date.now() - 5000,
     store: opts.store ?? null,
     credentials: opts.credentials ?? null,
@@ -73,7 +79,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const worker = createStatusWorker(status, () => ctx);
   const server: Server = createServer((req, res) => worker.handle(req, res));
-  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/jkstatus`;
@@ -85,6 +90,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async get(query, headers = {}) {
       const r = await fetch(query === '' ? url : `${url}?${query}`, { headers, signal: AbortSignal.timeout(10_000) });
       return { status: r.status, headers: r.headers, body: await r.text() };
+    },
+    raw(path, headers = {}) {
+      return new Promise((resolve, reject) => {
+        const req = request({ host, port, path, agent: false, timeout: 10_000, headers: { host: `${new URL(url).host}`, ...headers } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('request timed out')));
+        req.on('error', reject);
+        req.end();
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {
