@@ -18,6 +18,7 @@ import { formatJson } from './format-json.js';
 import { formatProp, formatTxt } from './format-text.js';
 import { formatXml } from './format-xml.js';
 import { OPT, renderHtml, type EditTarget } from './html.js';
+import { linkPath } from './link-path.js';
 import { isOwnHost } from './own-host.js';
 import { leadingInt, parseQuery } from './params.js';
 import type { StateStore } from './persist.js';
@@ -164,10 +165,8 @@ export function createStatusWorker(cfg: StatusConfig, getContext: () => StatusCo
 async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  try {
-    decodeURIComponent(path);
-  } catch {
+  const path = linkPath(q < 0 ? url : url.slice(0, q));
+  if (path === null) {
     // The one case mod_jk answers with an HTTP error (§6.1).
     res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
     res.end('Error during parsing of URI\n');
@@ -184,6 +183,9 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   const isChange = cmd !== null && CHANGE_COMMANDS.has(cmd);
   const remote = ctx.remoteAddress ? ctx.remoteAddress(req) : req.socket.remoteAddress;
 
+  const out: Output = { res, req, mime, cfg, params, opt, readOnly, path };
+  const answer = (status: number, message: string): Promise<void> => send(out, status, { cmd, result: { type: 'ERROR', message } }, null);
+
   // Authenticate only when something needs a user: mod_jk's user list, or a change with a credentials file.
   const needUser = cfg.users.length > 0;
   let user: string | null = null;
@@ -195,8 +197,6 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   }
   const who: Who = { user, remote };
 
-  const answer = (status: number, message: string): Promise<void> =>
-    send(res, req, status, mime, cfg, params, opt, readOnly, { cmd, result: { type: 'ERROR', message } }, null);
   /** mod_jk's `Access denied.`; the log says why. */
   const deny = (reason: string, status = 200): Promise<void> => {
     ctx.logger.warn({ user, remote, cmd: cmdRaw, reason }, 'status access denied');
@@ -234,8 +234,7 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   if (cmd === null) return refuse(MSG.command);
   if (mime === null) return refuse(MSG.mime);
 
-  const send200 = (report: Partial<StatusReport>, edit: EditTarget | null = null) =>
-    send(res, req, 200, mime, cfg, params, opt, readOnly, { cmd, ...report }, edit);
+  const send200 = (report: Partial<StatusReport>, edit: EditTarget | null = null) => send(out, 200, { cmd, ...report }, edit);
   const fail = (message: string) => send200({ result: { type: 'ERROR', message } });
 
   const nowMs = Date.now();
@@ -355,18 +354,26 @@ async function update(
   return OK_RESULT;
 }
 
+/** Where and how one request's answer is written. */
+interface Output {
+  readonly res: ServerResponse;
+  readonly req: IncomingMessage;
+  readonly mime: Mime | null;
+  readonly cfg: StatusConfig;
+  readonly params: ReadonlyMap<string, string>;
+  readonly opt: number;
+  readonly readOnly: boolean;
+  /** The HTML page's links and forms point here (link-path.ts). */
+  readonly path: string;
+}
+
 async function send(
-  res: ServerResponse,
-  req: IncomingMessage,
+  out: Output,
   status: number,
-  mime: Mime | null,
-  cfg: StatusConfig,
-  params: ReadonlyMap<string, string>,
-  opt: number,
-  readOnly: boolean,
   partial: Partial<StatusReport> & { cmd: Command | null },
   edit: EditTarget | null,
 ): Promise<void> {
+  const { res, req, mime, cfg, params, opt, readOnly, path } = out;
   const report: StatusReport = {
     server: null,
     head: null,
@@ -384,7 +391,7 @@ async function send(
     case 'txt': body = formatTxt(report); break;
     case 'prop': body = formatProp(report, cfg.prefix); break;
     case 'json': body = formatJson(report); break;
-    case 'html': body = renderHtml({ report, cfg, path: (req.url ?? '/').split('?')[0], params, readOnly, opt, edit }); break;
+    case 'html': body = renderHtml({ report, cfg, path, params, readOnly, opt, edit }); break;
   }
   const headers: Record<string, string> = {
     'Content-Type': CONTENT_TYPES[format],
