@@ -13,6 +13,7 @@ import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
 import { basicCredentials, isCrossSite, isLoopback, userAllowed } from './access.js';
 import { MEMBER_BY_CODE } from './attributes.js';
+import { AuthFailureLimit } from './auth-limit.js';
 import type { Credentials } from './credentials.js';
 import { formatJson } from './format-json.js';
 import { formatProp, formatTxt } from './format-text.js';
@@ -80,7 +81,20 @@ const MSG = {
   wildcard: 'wildcard not allowed in sub worker for this command',
   recover: 'Marking worker for recovery failed',
   editForm: "Error in generating this worker's configuration form.",
+  tooManyFailures: 'Too many failed authentication attempts from this address; try again later.',
 } as const;
+
+/**
+ * Failed logins per credentials file: a reload builds new status workers but keeps the
+ * credentials, so the counts (and a lockout) outlive it.
+ */
+const authLimits = new WeakMap<Credentials, AuthFailureLimit>();
+
+function authLimitOf(credentials: Credentials): AuthFailureLimit {
+  let limit = authLimits.get(credentials);
+  if (!limit) authLimits.set(credentials, (limit = new AuthFailureLimit()));
+  return limit;
+}
 
 const CONTENT_TYPES: Record<Mime, string> = {
   html: 'text/html; charset=utf-8',
@@ -184,7 +198,8 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   const remote = ctx.remoteAddress ? ctx.remoteAddress(req) : req.socket.remoteAddress;
 
   const out: Output = { res, req, mime, cfg, params, opt, readOnly, path };
-  const answer = (status: number, message: string): Promise<void> => send(out, status, { cmd, result: { type: 'ERROR', message } }, null);
+  const answer = (status: number, message: string, headers: Record<string, string> = {}): Promise<void> =>
+    send(out, status, { cmd, result: { type: 'ERROR', message } }, null, headers);
 
   // Authenticate only when something needs a user: mod_jk's user list, or a change with a credentials file.
   const needUser = cfg.users.length > 0;
@@ -192,8 +207,20 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   let challenge = false;
   if (ctx.credentials && (needUser || (isChange && !readOnly))) {
     const presented = basicCredentials(req);
-    if (presented && (await ctx.credentials.verify(presented.user, presented.password))) user = presented.user;
-    else challenge = true;
+    if (presented) {
+      const limit = authLimitOf(ctx.credentials);
+      const client = remote ?? 'unknown';
+      const wait = limit.charge(client);
+      if (wait > 0) {
+        ctx.logger.warn({ remote, user: presented.user }, 'status authentication refused: too many failures from this address');
+        return answer(429, MSG.tooManyFailures, { 'Retry-After': String(wait) });
+      }
+      if (await ctx.credentials.verify(presented.user, presented.password)) {
+        limit.succeeded(client);
+        user = presented.user;
+      }
+    }
+    challenge = user === null;
   }
   const who: Who = { user, remote };
 
@@ -372,6 +399,7 @@ async function send(
   status: number,
   partial: Partial<StatusReport> & { cmd: Command | null },
   edit: EditTarget | null,
+  extraHeaders: Record<string, string> = {},
 ): Promise<void> {
   const { res, req, mime, cfg, params, opt, readOnly, path } = out;
   const report: StatusReport = {
@@ -394,6 +422,7 @@ async function send(
     case 'html': body = renderHtml({ report, cfg, path, params, readOnly, opt, edit }); break;
   }
   const headers: Record<string, string> = {
+    ...extraHeaders,
     'Content-Type': CONTENT_TYPES[format],
     'Cache-Control': 'no-cache',
     Pragma: 'no-cache',
