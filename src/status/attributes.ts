@@ -18,10 +18,19 @@ export const MAX_STRING_BYTES = 63;
 
 export const LOCK_NAMES = ['Optimistic', 'Pessimistic'] as const;
 
-/** Result of parsing one raw parameter value. `ignore`: valid syntax, out of range → left unchanged (§6.5). */
-export type Parsed = { kind: 'value'; value: AttrValue } | { kind: 'ignore' } | { kind: 'invalid'; reason: string };
+/** Result of reading one raw parameter value as a new value (`unchanged`: it is the current value). */
+export type Parsed = { kind: 'value'; value: AttrValue } | { kind: 'unchanged' } | { kind: 'invalid'; reason: string };
 
 type ValueKind = 'int' | 'string' | 'activation' | 'bool' | 'method' | 'lock' | 'packet';
+
+/**
+ * What a value must satisfy beyond its syntax: the ranges mod_jk documents for each update code
+ * (§6.5), plus the two strings a member cannot work without. Integers (packet sizes after rounding
+ * to 1024): `min`…`max` inclusive. Strings: whether '' is accepted (it clears a redirect or a
+ * domain; an empty route or host makes every request to the member fail). Enumerations and
+ * booleans: none, their syntax is their range.
+ */
+type Range = { readonly min: number; readonly max: number } | { readonly nonEmpty: boolean } | null;
 
 interface AttributeBase {
   /** Output / persistence key (txt key name). */
@@ -29,8 +38,7 @@ interface AttributeBase {
   /** jkstatus update parameter name. */
   readonly code: string;
   readonly kind: ValueKind;
-  /** Smallest accepted value for integers (mod_jk's range check). */
-  readonly min: number;
+  readonly range: Range;
 }
 
 export interface MemberAttribute extends AttributeBase {
@@ -45,18 +53,22 @@ export interface LbAttribute extends AttributeBase {
   configured(lb: LbRuntime): AttrValue;
 }
 
+/** `min` or more, up to what mod_jk's `int` holds. */
+const atLeast = (min: number): Range => ({ min, max: INT_MAX });
+const NONE: Range = null;
+
 function memberInt(
   key: string,
   code: string,
-  min: number,
+  range: Range,
   prop: keyof MemberRuntime,
   configured: (m: MemberRuntime) => number,
 ): MemberAttribute {
-  return { key, code, kind: 'int', min, allMembers: true, current: (m) => m[prop] as number, configured };
+  return { key, code, kind: 'int', range, allMembers: true, current: (m) => m[prop] as number, configured };
 }
 
-function memberString(key: string, code: string, prop: 'route' | 'redirect' | 'host', allMembers = true): MemberAttribute {
-  return { key, code, kind: 'string', min: 0, allMembers, current: (m) => m[prop], configured: (m) => m.config[prop] };
+function memberString(key: string, code: string, prop: 'route' | 'redirect' | 'host', nonEmpty: boolean, allMembers = true): MemberAttribute {
+  return { key, code, kind: 'string', range: { nonEmpty }, allMembers, current: (m) => m[prop], configured: (m) => m.config[prop] };
 }
 
 export const MEMBER_ATTRIBUTES: readonly MemberAttribute[] = [
@@ -64,68 +76,69 @@ export const MEMBER_ATTRIBUTES: readonly MemberAttribute[] = [
     key: 'activation',
     code: 'vwa',
     kind: 'activation',
-    min: 0,
+    range: NONE,
     allMembers: true,
     current: (m) => ACT_NAMES[m.activation],
     // A member configured with port 0 is forced to Stopped at startup (§2.3): that is its file value.
     configured: (m) => (m.config.port === 0 ? 'STP' : m.config.activation),
   },
-  memberInt('lbfactor', 'vwf', 1, 'lbfactor', (m) => m.config.lbfactor),
-  memberString('route', 'vwn', 'route'),
-  memberString('redirect', 'vwr', 'redirect'),
+  memberInt('lbfactor', 'vwf', atLeast(1), 'lbfactor', (m) => m.config.lbfactor),
+  memberString('route', 'vwn', 'route', true),
+  memberString('redirect', 'vwr', 'redirect', false),
   {
     key: 'domain',
     code: 'vwc',
     kind: 'string',
-    min: 0,
+    range: { nonEmpty: false },
     allMembers: true,
     current: (m) => m.domain,
     // An empty configured domain is derived from the route at startup (§2.3).
     configured: (m) => m.config.domain || domainOfRoute(m.config.route),
   },
-  memberInt('distance', 'vwd', 0, 'distance', (m) => m.config.distance),
-  memberString('host', 'vahst', 'host', false),
-  { ...memberInt('port', 'vaprt', 0, 'port', (m) => m.config.port), allMembers: false },
-  memberInt('connection_pool_timeout', 'vacpt', 0, 'connectionPoolTimeoutSec', (m) => m.config.connectionPoolTimeoutSec),
-  memberInt('ping_timeout', 'vapng', 0, 'pingTimeoutMs', (m) => m.config.ping.pingTimeoutMs),
-  memberInt('connect_timeout', 'vact', 0, 'connectTimeoutMs', (m) => m.config.ping.connectTimeoutMs),
-  memberInt('prepost_timeout', 'vapt', 0, 'prepostTimeoutMs', (m) => m.config.ping.prepostTimeoutMs),
-  memberInt('reply_timeout', 'vart', 0, 'replyTimeoutMs', (m) => m.config.replyTimeoutMs),
-  memberInt('retries', 'var', 1, 'retries', (m) => m.config.retries),
-  memberInt('retry_interval', 'vari', 1, 'retryIntervalMs', (m) => m.config.retryIntervalMs),
-  memberInt('connection_ping_interval', 'vacpi', 1, 'connectionPingIntervalSec', (m) => m.config.ping.intervalSec),
-  memberInt('recovery_options', 'varo', 0, 'recoveryOptions', (m) => m.config.recoveryOptions),
-  memberInt('busy_limit', 'vabl', 0, 'busyLimit', (m) => m.config.busyLimit),
-  { ...memberInt('max_packet_size', 'vamps', 8192, 'maxPacketSize', (m) => m.config.maxPacketSize), kind: 'packet' },
+  memberInt('distance', 'vwd', atLeast(0), 'distance', (m) => m.config.distance),
+  memberString('host', 'vahst', 'host', true, false),
+  // Port 0 ("do not contact") exists only in the workers file, where it also stops the member.
+  { ...memberInt('port', 'vaprt', { min: 1, max: 65535 }, 'port', (m) => m.config.port), allMembers: false },
+  memberInt('connection_pool_timeout', 'vacpt', atLeast(0), 'connectionPoolTimeoutSec', (m) => m.config.connectionPoolTimeoutSec),
+  memberInt('ping_timeout', 'vapng', atLeast(0), 'pingTimeoutMs', (m) => m.config.ping.pingTimeoutMs),
+  memberInt('connect_timeout', 'vact', atLeast(0), 'connectTimeoutMs', (m) => m.config.ping.connectTimeoutMs),
+  memberInt('prepost_timeout', 'vapt', atLeast(0), 'prepostTimeoutMs', (m) => m.config.ping.prepostTimeoutMs),
+  memberInt('reply_timeout', 'vart', atLeast(0), 'replyTimeoutMs', (m) => m.config.replyTimeoutMs),
+  memberInt('retries', 'var', atLeast(1), 'retries', (m) => m.config.retries),
+  memberInt('retry_interval', 'vari', atLeast(1), 'retryIntervalMs', (m) => m.config.retryIntervalMs),
+  memberInt('connection_ping_interval', 'vacpi', atLeast(1), 'connectionPingIntervalSec', (m) => m.config.ping.intervalSec),
+  memberInt('recovery_options', 'varo', atLeast(0), 'recoveryOptions', (m) => m.config.recoveryOptions),
+  memberInt('busy_limit', 'vabl', atLeast(0), 'busyLimit', (m) => m.config.busyLimit),
+  { ...memberInt('max_packet_size', 'vamps', { min: 8192, max: 65536 }, 'maxPacketSize', (m) => m.config.maxPacketSize), kind: 'packet' },
 ];
 
 export const LB_ATTRIBUTES: readonly LbAttribute[] = [
-  { key: 'sticky_session', code: 'vls', kind: 'bool', min: 0, current: (l) => l.stickySession, configured: (l) => l.config.stickySession },
+  { key: 'sticky_session', code: 'vls', kind: 'bool', range: NONE, current: (l) => l.stickySession, configured: (l) => l.config.stickySession },
   {
     key: 'sticky_session_force',
     code: 'vlf',
     kind: 'bool',
-    min: 0,
+    range: NONE,
     current: (l) => l.stickySessionForce,
     configured: (l) => l.config.stickySessionForce,
   },
-  { key: 'method', code: 'vlm', kind: 'method', min: 0, current: (l) => METHOD_NAMES[l.method], configured: (l) => l.config.method },
-  { key: 'lock', code: 'vll', kind: 'lock', min: 0, current: (l) => LOCK_NAMES[l.lock], configured: (l) => l.config.lock },
-  { key: 'retries', code: 'vlr', kind: 'int', min: 1, current: (l) => l.retries, configured: (l) => l.config.retries },
+  { key: 'method', code: 'vlm', kind: 'method', range: NONE, current: (l) => METHOD_NAMES[l.method], configured: (l) => l.config.method },
+  { key: 'lock', code: 'vll', kind: 'lock', range: NONE, current: (l) => LOCK_NAMES[l.lock], configured: (l) => l.config.lock },
+  { key: 'retries', code: 'vlr', kind: 'int', range: atLeast(1), current: (l) => l.retries, configured: (l) => l.config.retries },
   {
     key: 'retry_interval',
     code: 'vlri',
     kind: 'int',
-    min: 1,
+    range: atLeast(1),
     current: (l) => l.retryIntervalMs,
     configured: (l) => l.config.retryIntervalMs,
   },
-  { key: 'recover_time', code: 'vlt', kind: 'int', min: 1, current: (l) => l.recoverTimeSec, configured: (l) => l.config.recoverTimeSec },
+  { key: 'recover_time', code: 'vlt', kind: 'int', range: atLeast(1), current: (l) => l.recoverTimeSec, configured: (l) => l.config.recoverTimeSec },
   {
     key: 'error_escalation_time',
     code: 'vlee',
     kind: 'int',
-    min: 1,
+    range: atLeast(1),
     current: (l) => l.errorEscalationTimeSec,
     configured: (l) => l.config.errorEscalationTimeSec,
   },
@@ -133,7 +146,7 @@ export const LB_ATTRIBUTES: readonly LbAttribute[] = [
     key: 'max_reply_timeouts',
     code: 'vlx',
     kind: 'int',
-    min: 0,
+    range: atLeast(0),
     current: (l) => l.maxReplyTimeouts,
     configured: (l) => l.config.maxReplyTimeouts,
   },
@@ -163,54 +176,76 @@ function parseBool(raw: string): boolean | null {
 /** Characters that would break cookies, log lines or the txt/prop formats. */
 const UNSAFE_STRING = /[\u0000-\u0020\u007f;,]/;
 
-/**
- * Parse one raw update value for an attribute. Malformed input (not a decimal integer, unknown
- * enumeration letter, over-long or unsafe string) is `invalid`; a well-formed value outside mod_jk's
- * range is `ignore` (mod_jk leaves the attribute unchanged, §6.5).
- */
-export function parseAttributeValue(attr: AttributeBase, raw: string): Parsed {
+type Syntax = { ok: true; value: AttrValue } | { ok: false; reason: string };
+
+/** The value a raw parameter spells, or why it spells none (its syntax only; the range is separate). */
+function readSyntax(attr: AttributeBase, raw: string): Syntax {
   switch (attr.kind) {
     case 'int':
     case 'packet': {
-      if (!/^[+-]?\d{1,10}$/.test(raw)) return { kind: 'invalid', reason: 'not a decimal integer' };
-      let n = Number(raw);
-      if (n > INT_MAX || n < -INT_MAX - 1) return { kind: 'invalid', reason: 'number out of range' };
-      if (attr.kind === 'packet') {
-        n = Math.ceil(n / 1024) * 1024;
-        return n >= 8192 && n <= 65536 ? { kind: 'value', value: n } : { kind: 'ignore' };
-      }
-      return n >= attr.min ? { kind: 'value', value: n } : { kind: 'ignore' };
+      if (!/^[+-]?\d{1,10}$/.test(raw)) return { ok: false, reason: 'not a decimal integer' };
+      const n = Number(raw);
+      if (n > INT_MAX || n < -INT_MAX - 1) return { ok: false, reason: 'number out of range' };
+      // mod_jk rounds packet sizes up to a multiple of 1024 before its range check.
+      return { ok: true, value: attr.kind === 'packet' ? Math.ceil(n / 1024) * 1024 : n };
     }
     case 'string':
-      if (Buffer.byteLength(raw) > MAX_STRING_BYTES) return { kind: 'invalid', reason: 'too long' };
-      if (UNSAFE_STRING.test(raw)) return { kind: 'invalid', reason: 'contains whitespace, control characters, ; or ,' };
-      return { kind: 'value', value: raw };
+      if (Buffer.byteLength(raw) > MAX_STRING_BYTES) return { ok: false, reason: 'too long' };
+      if (UNSAFE_STRING.test(raw)) return { ok: false, reason: 'contains whitespace, control characters, ; or ,' };
+      return { ok: true, value: raw };
     case 'bool': {
       const b = parseBool(raw);
-      return b === null ? { kind: 'invalid', reason: 'not a boolean' } : { kind: 'value', value: b };
+      return b === null ? { ok: false, reason: 'not a boolean' } : { ok: true, value: b };
     }
     case 'activation':
     case 'method':
     case 'lock': {
       const table = attr.kind === 'activation' ? ACT_BY_CHAR : attr.kind === 'method' ? METHOD_BY_CHAR : LOCK_BY_CHAR;
       const v = table[raw.charAt(0).toLowerCase()];
-      return v === undefined ? { kind: 'invalid', reason: `unknown ${attr.kind}` } : { kind: 'value', value: v };
+      return v === undefined ? { ok: false, reason: `unknown ${attr.kind}` } : { ok: true, value: v };
     }
   }
 }
 
-/** Check a stored (persisted) value: right type and range. Returns the value or null. */
-export function checkStoredValue(attr: AttributeBase, value: unknown): AttrValue | null {
-  if (attr.kind === 'bool') return typeof value === 'boolean' ? value : null;
-  if (attr.kind === 'int' || attr.kind === 'packet') {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return null;
-    const p = parseAttributeValue(attr, String(value));
-    return p.kind === 'value' && p.value === value ? value : null;
+/** Why a well-formed value is outside the attribute's range, or null when it is inside. */
+function outOfRange(range: Range, value: AttrValue): string | null {
+  if (range === null) return null;
+  if ('nonEmpty' in range) return range.nonEmpty && value === '' ? 'must not be empty' : null;
+  const n = value as number;
+  if (n >= range.min && n <= range.max) return null;
+  return range.max === INT_MAX ? `must be ${range.min} or more` : `must be ${range.min}–${range.max}`;
+}
+
+/**
+ * Read one raw update value as the new value of an attribute whose value is now `current`.
+ * Malformed input and well-formed values outside the range are `invalid` (mod_jk ignored the
+ * latter silently, so `vaprt=99999` looked accepted). The current value itself is `unchanged`
+ * whatever the range says: a resubmitted form carries every field, including values the workers
+ * file may set outside the live range (a `connection_ping_interval` of 0, a port of 0).
+ */
+export function parseNewValue(attr: AttributeBase, raw: string, current: AttrValue): Parsed {
+  const s = readSyntax(attr, raw);
+  if (!s.ok) return { kind: 'invalid', reason: s.reason };
+  if (s.value === current) return { kind: 'unchanged' };
+  const why = outOfRange(attr.range, s.value);
+  return why === null ? { kind: 'value', value: s.value } : { kind: 'invalid', reason: why };
+}
+
+/**
+ * Check a stored (persisted) value: what a live update would accept — right type, syntax and
+ * range. A state file written by an older version may hold values that were accepted then.
+ */
+export function checkStoredValue(attr: AttributeBase, value: unknown): { ok: true; value: AttrValue } | { ok: false; reason: string } {
+  const wanted = attr.kind === 'bool' ? 'boolean' : attr.kind === 'int' || attr.kind === 'packet' ? 'number' : 'string';
+  if (typeof value !== wanted) return { ok: false, reason: `not a ${wanted}` };
+  if (attr.kind !== 'bool') {
+    // The stored value must be its own canonical spelling (e.g. an integer, a rounded packet size).
+    const s = readSyntax(attr, String(value));
+    if (!s.ok) return s;
+    if (s.value !== value) return { ok: false, reason: 'not a value the status worker sets' };
   }
-  if (typeof value !== 'string') return null;
-  if (attr.kind === 'string') return parseAttributeValue(attr, value).kind === 'value' ? value : null;
-  const p = parseAttributeValue(attr, value);
-  return p.kind === 'value' && p.value === value ? value : null;
+  const why = outOfRange(attr.range, value as AttrValue);
+  return why === null ? { ok: true, value: value as AttrValue } : { ok: false, reason: why };
 }
 
 /**

@@ -207,16 +207,18 @@ function setOrClear(fields: SavedFields, key: string, value: AttrValue, config: 
 
 /**
  * The saved value to restore, or null (with the reason in `problems`) when the workers-file value
- * has changed since it was saved (the file wins) or the value is not valid for the attribute.
+ * has changed since it was saved (the file wins) or the value is not one a live update would
+ * accept now (wrong type, or out of range: an older version accepted `vaprt=99999` and `vwn=`).
  */
 function restorable(attr: LbAttribute | MemberAttribute, configured: AttrValue, entry: SavedValue, where: string, problems: string[]): AttrValue | null {
   if (configured !== entry.config) {
     problems.push(`state file: ${where} was changed in the workers file since it was set live; keeping the workers file value`);
     return null;
   }
-  const value = checkStoredValue(attr, entry.value);
-  if (value === null) problems.push(`state file: ${where} has an invalid value ${JSON.stringify(entry.value)}; ignored`);
-  return value;
+  const checked = checkStoredValue(attr, entry.value);
+  if (checked.ok) return checked.value;
+  problems.push(`state file: ${where} has an invalid value ${JSON.stringify(entry.value)} (${checked.reason}); ignored`);
+  return null;
 }
 
 /**
@@ -254,7 +256,7 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
         const where = `${lbName}/${memberName}.${attr.key}`;
         const value = restorable(attr, attr.configured(m), entry, where, problems);
         if (value === null) continue;
-        if (attr.key === 'route' && value !== '' && b.members.some((o) => o !== m && o.route === value)) {
+        if (attr.key === 'route' && b.members.some((o) => o !== m && o.route === value)) {
           problems.push(`state file: ${where} '${value}' is already the route of another member; ignored`);
           continue;
         }

@@ -2,8 +2,9 @@
  * cmd=update (§6.5, §6.6): turn the request's `v…` parameters into a checked list of assignments,
  * then apply them. Everything is validated before anything is applied — a malformed value, an
  * over-long string, a route already used by another member or an unresolvable host refuses the
- * whole request (mod_jk applies what it can and stops at the first failure).
- * A well-formed value outside mod_jk's range, or equal to the current one, is silently skipped.
+ * whole request (mod_jk applies what it can and stops at the first failure), and so does a value
+ * outside the range mod_jk documents (mod_jk skipped it silently). A value equal to the current
+ * one is skipped.
  */
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
@@ -15,7 +16,7 @@ import {
   MEMBER_ATTRIBUTES,
   MEMBER_BY_CODE,
   MEMBER_BY_KEY,
-  parseAttributeValue,
+  parseNewValue,
   type AttrValue,
   type LbAttribute,
   type MemberAttribute,
@@ -112,7 +113,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
       const idx = /^val(0|[1-9]\d{0,4})$/.exec(key);
       const member = idx ? b.members[Number(idx[1])] : undefined;
       if (!member) return { ok: false, message: `${FAIL}: parameter '${key}' does not apply to this update.` };
-      const p = parseAttributeValue(attr, raw);
+      const p = parseNewValue(attr, raw, attr.current(member));
       if (p.kind === 'invalid') return { ok: false, message: invalid(attr, raw, p.reason, `sub worker '${member.name}'`) };
       if (p.kind === 'value') assignments.push({ scope: 'member', member, attr, value: p.value });
     }
@@ -120,7 +121,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
     for (const [key, raw] of updates) {
       const attr = LB_BY_CODE.get(key);
       if (!attr) return { ok: false, message: `${FAIL}: parameter '${key}' does not apply to a load balancer.` };
-      const p = parseAttributeValue(attr, raw);
+      const p = parseNewValue(attr, raw, attr.current(b.lb));
       if (p.kind === 'invalid') return { ok: false, message: invalid(attr, raw, p.reason, `worker '${b.lb.name}'`) };
       if (p.kind === 'value') assignments.push({ scope: 'lb', attr, value: p.value });
     }
@@ -134,7 +135,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
       for (const attr of MEMBER_ATTRIBUTES) {
         const raw = params.get(attr.code);
         if (raw === undefined) continue;
-        const p = parseAttributeValue(attr, raw);
+        const p = parseNewValue(attr, raw, attr.current(member));
         if (p.kind === 'invalid') return { ok: false, message: invalid(attr, raw, p.reason, `sub worker '${member.name}'`) + abort };
         if (p.kind === 'value') assignments.push({ scope: 'member', member, attr, value: p.value });
       }
@@ -145,7 +146,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
   const finalRoute = new Map(b.members.map((m) => [m, m.route]));
   for (const a of assignments) if (a.scope === 'member' && a.attr.key === 'route') finalRoute.set(a.member, a.value as string);
   for (const a of assignments) {
-    if (a.scope !== 'member' || a.attr.key !== 'route' || a.value === '') continue;
+    if (a.scope !== 'member' || a.attr.key !== 'route') continue;
     const other = b.members.find((m) => m !== a.member && finalRoute.get(m) === a.value);
     if (other) {
       return { ok: false, message: `${FAIL}: new route '${a.value}' for sub worker '${a.member.name}' is already the route of sub worker '${other.name}'.` };
@@ -156,7 +157,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
   const hosts: { member: MemberRuntime; host: string; port: number }[] = [];
   const touched = new Set<MemberRuntime>();
   for (const a of assignments) {
-    if (a.scope === 'member' && (a.attr.key === 'host' || a.attr.key === 'port') && a.attr.current(a.member) !== a.value) touched.add(a.member);
+    if (a.scope === 'member' && (a.attr.key === 'host' || a.attr.key === 'port')) touched.add(a.member);
   }
   for (const m of touched) {
     const pick = (key: string, current: AttrValue) =>

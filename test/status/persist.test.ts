@@ -129,7 +129,7 @@ describe('StateStore', () => {
       "state file: member 'gone' of balancer 'lb' is not configured any more; its saved changes are ignored",
       'state file: lb/n2.lbfactor was changed in the workers file since it was set live; keeping the workers file value',
       "state file: lb/n2.route 'n3' is already the route of another member; ignored",
-      'state file: lb/n3.activation has an invalid value "XXX"; ignored',
+      'state file: lb/n3.activation has an invalid value "XXX" (unknown activation); ignored',
       "state file: balancer 'oldlb' is not configured any more; its saved changes are ignored",
     ]);
     const b = fresh.get('lb')!;
