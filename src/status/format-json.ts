@@ -20,8 +20,12 @@ function objectOf(fields: readonly Field[]): Json {
 
 const mapsJson = (maps: readonly MapView[] | null) => (maps ?? []).map((m) => objectOf(m.fields));
 
+/** No source address is null here; the other formats print mod_jk's word for it ("undefined"). */
+const sourceJson = (source: string) => (source === '' ? null : source);
+
 function memberJson(m: MemberView): Json {
   const o = objectOf(m.fields);
+  o.source = sourceJson(m.runtime.config.source);
   // A fixed shape is easier for clients than mod_jk's "present only after an error".
   for (const k of ERROR_TIME_KEYS) o[k] ??= null;
   return { ...o, rating: m.rating, overrides: m.overrides, ...m.extras };
@@ -40,7 +44,9 @@ function lbJson(lb: LbView): Json {
 }
 
 function ajpJson(a: AjpView): Json {
-  return { ...objectOf(a.fields.filter((x) => x.key !== 'overrides')), overrides: {}, maps: mapsJson(a.maps) };
+  const o = objectOf(a.fields.filter((x) => x.key !== 'overrides'));
+  o.source = sourceJson(a.config.source);
+  return { ...o, overrides: {}, maps: mapsJson(a.maps) };
 }
 
 export function formatJson(r: StatusReport): string {

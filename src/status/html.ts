@@ -225,12 +225,12 @@ class Page {
       for (const mv of v.members) {
         const m = mv.runtime;
         const o = mv.overrides;
-        const addr = mv.fields.find((x) => x.key === 'address')?.value ?? '';
+        const field = (key: string) => mv.fields.find((x) => x.key === key)?.value ?? '';
         this.add(
           `<tr><td>${esc(m.name)}</td><td>${esc(m.config.type)}</td>`,
           cell(m.host, 'host', o),
-          cell(addr, 'port', o),
-          `<td>${esc(m.config.source || 'undefined')}</td>`,
+          cell(field('address'), 'port', o),
+          `<td>${esc(field('source'))}</td>`,
           cell(m.connectionPoolTimeoutSec, 'connection_pool_timeout', o),
           cell(m.pingTimeoutMs, 'ping_timeout', o),
           cell(m.connectTimeoutMs, 'connect_timeout', o),
@@ -306,7 +306,7 @@ class Page {
       return;
     }
     this.add(
-      `<h4>URI Mappings for ${esc(worker)} (${maps.length} maps)</h4>\n<table><tr><th>URI</th><th>Match Type</th><th>Source</th>`,
+      `<h4>URI Mappings for ${esc(worker)} (${maps.length} maps)</h4>\n<table><tr><th>Server</th><th>URI</th><th>Match Type</th><th>Source</th>`,
       '<th>Reply Timeout</th><th>Sticky Ignore</th><th>Stateless</th><th>Fail on Status</th><th>Active</th><th>Disabled</th>',
       '<th>Stopped</th><th>Use Server Errors</th></tr>\n',
     );

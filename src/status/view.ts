@@ -84,11 +84,18 @@ function matchType(r: MountRule): string {
   return (r.disabled ? 'Disabled ' : '') + (r.exclusion ? 'Unmount ' : '') + (r.wildchar ? 'Wildchar' : 'Exact');
 }
 
+/**
+ * A map's `server`: mod_jk names the httpd virtual host whose mounts it lists. jkbalancer has no
+ * virtual hosts, every mount applies whatever the request's Host, which `*` says.
+ */
+const ANY_SERVER = '*';
+
 export function mapViews(worker: string, mounts: MountMap): MapView[] {
   return rulesFor(worker, mounts).map((rule, i) => ({
     rule,
     fields: [
       f('id', i + 1),
+      f('server', ANY_SERVER),
       f('uri', rule.pattern),
       f('type', matchType(rule)),
       f('source', rule.source),
@@ -103,6 +110,12 @@ export function mapViews(worker: string, mounts: MountMap): MapView[] {
     ],
   }));
 }
+
+/**
+ * A worker's `source` when no source address is set: mod_jk prints this word in every format
+ * (jk_status.c), and scripts reading its xml/txt/prop compare against it. JSON says null.
+ */
+const NO_SOURCE = 'undefined';
 
 /** Connection attributes shared by members and standalone workers, mod_jk's xml order. */
 function connectionFields(
@@ -122,7 +135,7 @@ function connectionFields(
     f('host', host),
     f('port', port),
     f('address', addressOf(host, port)),
-    f('source', source === '' ? 'undefined' : source),
+    f('source', source === '' ? NO_SOURCE : source),
     f('connection_pool_timeout', c.poolTimeout),
     f('ping_timeout', c.ping),
     f('connect_timeout', c.connect),

@@ -18,7 +18,7 @@ const LB_ORDER = [
   'max_reply_timeouts', 'method', 'lock', 'member_count', 'good', 'degraded', 'bad', 'busy', 'max_busy', 'map_count',
   'time_to_maintenance_min', 'time_to_maintenance_max', 'last_reset_at', 'last_reset_ago',
 ];
-const MAP_ORDER = ['id', 'uri', 'type', 'source', 'reply_timeout', 'sticky_ignore', 'stateless', 'fail_on_status', 'active', 'disabled', 'stopped', 'use_server_errors'];
+const MAP_ORDER = ['id', 'server', 'uri', 'type', 'source', 'reply_timeout', 'sticky_ignore', 'stateless', 'fail_on_status', 'active', 'disabled', 'stopped', 'use_server_errors'];
 
 let h: Harness;
 beforeAll(async () => {
@@ -185,6 +185,10 @@ describe('txt', () => {
     expect(member).toContain(' route="node2.blue" redirect="" domain="node2" ');
     expect(lines.find((l) => l.startsWith('Balancer Worker:'))).toContain(' sticky_session=True sticky_session_force=False retries=2 ');
     expect(lines.find((l) => l.startsWith('Map:') && l.includes('/api/*'))).toContain(' reply_timeout="5000" sticky_ignore="1" ');
+    // mod_jk's `server` (the virtual host of the mount; jkbalancer has none, so any: `*`), after id.
+    expect(lines.filter((l) => l.startsWith('Map:')).every((l) => /^Map: id=\d+ server="\*" uri="/.test(l))).toBe(true);
+    // mod_jk prints "undefined" for a member without a source address; its scripts expect that word.
+    expect(member).toContain(' address=localhost:8080 source=undefined connection_pool_timeout=');
     expect(lines.find((l) => l.startsWith('AJP Worker:'))).toMatch(/^AJP Worker: name=solo type=ajp13 host=127.0.0.1 port=8029 .* used=0 errors=0 .* map_count=1 last_reset_at=\d+ last_reset_ago=\d+/);
   });
 });
@@ -217,6 +221,9 @@ describe('prop', () => {
       expect([...p.keys()].every((k) => !k.includes(' '))).toBe(true);
       expect(p.get('worker.lb.map.1.uri')).toBe('/app/static/*');
       expect(p.get('worker.lb.map.4.fail_on_status')).toBe('503,-404');
+      expect([1, 2, 3, 4].map((i) => p.get(`worker.lb.map.${i}.server`))).toEqual(['*', '*', '*', '*']);
+      expect(p.get('worker.solo.map.1.server')).toBe('*');
+      expect(r.body).toContain('\nworker.lb.map.1.server=*\nworker.lb.map.1.uri=/app/static/*\n');
       expect(p.get('worker.ajp_count')).toBe('1');
       expect(p.get('worker.solo.type')).toBe('ajp13');
       expect(p.has('worker.solo.list')).toBe(false);
@@ -259,6 +266,11 @@ describe('json', () => {
       expect(lb.members[1].error_time_unix_seconds).toBeNull();
       expect(lb.maps).toHaveLength(4);
       expect(j.ajp_workers[0]).toMatchObject({ name: 'solo', used: 0, overrides: {} });
+      // No source address is null here (the mod_jk formats print mod_jk's word for it).
+      expect(lb.members.map((m: { source: unknown }) => m.source)).toEqual([null, null, null]);
+      expect(j.ajp_workers[0].source).toBeNull();
+      expect(Object.keys(lb.maps[0])).toEqual(MAP_ORDER);
+      expect(lb.maps.map((m: { server: string }) => m.server)).toEqual(['*', '*', '*', '*']);
     } finally {
       await extras.close();
     }
@@ -312,6 +324,8 @@ describe('html', () => {
       expect(r.body).not.toContain('cmd=recover&amp;w=lb&amp;sw=n2');
       expect(r.body).toContain('<select id="att-lb" name="att">');
       expect(r.body).toContain('URI Mappings for lb (4 maps)');
+      expect(r.body).toContain('<table><tr><th>Server</th><th>URI</th><th>Match Type</th>');
+      expect(r.body).toContain('<tr><td>*</td><td>/app/static/*</td><td>Unmount Wildchar</td>');
       expect(r.body).toContain('Worker Status for solo');
     } finally {
       b.reset(0);
