@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import type { LbConfig } from '../config/model.js';
-import { createLogger } from '../proxy/log.js';
+import { createLogger, flushLogs } from '../proxy/log.js';
 import type { CliContext } from './context.js';
 import { startDemoBackend, type DemoBackend } from './demo-backend.js';
 import { parseListen } from './options.js';
@@ -101,7 +101,7 @@ export function demoCommand(program: Command, ctx: CliContext): void {
       await Promise.all(backends.map((b) => b.close()));
       rmSync(dir, { recursive: true, force: true });
       if (!flags.json) ctx.out('  stopped.\n');
-      logger.flush();
+      await flushLogs(logger);
       process.exit(0);
     });
 }

@@ -5,18 +5,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { MountRule } from '../config/model.js';
 import type { Balancer } from '../routing/balancer.js';
 import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import { ReplayableBody, requestBodyLength } from './body.js';
+import { ClientGoneSignal } from './client-signal.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from './observer.js';
 import type { ForwardUriMode } from './request-target.js';
-import { TransportError, type BackendResponse, type ForwardRequest, type Transport, type TransportFactory } from './transport.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
 
 /** What the data path needs of one lb worker. */
 export interface LbTarget {
@@ -90,12 +90,12 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
   const method = req.method ?? 'GET';
   const r = balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
 
-  const abort = new AbortController();
+  const gone = new ClientGoneSignal();
   let clientGone = false;
   res.on('close', () => {
     if (!res.writableFinished) {
       clientGone = true;
-      abort.abort();
+      gone.abort();
     }
   });
 
@@ -147,7 +147,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
       activation: info.activation,
       route: info.route,
       replyTimeoutMs: rule.ext.replyTimeoutMs >= 0 ? rule.ext.replyTimeoutMs : m.replyTimeoutMs,
-      signal: abort.signal,
+      signal: gone,
     };
     resetOutcome(outcome);
     try {
@@ -323,56 +323,55 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   }
 }
 
-const ignore = (): void => {};
-
-/** Drop a reply body we will not relay; errors it may still emit are expected and ignored. */
-function discard(body: Readable): void {
-  body.on('error', ignore);
-  body.destroy();
+/** Drop a reply body we will not relay. */
+function discard(body: ReplyStream): void {
+  body.discard();
 }
 
 /**
- * Body → client with backpressure. (stream.pipeline does the same but builds an AbortController and
- * a DOMException for every request, a measurable share of the per-request CPU.)
- * Rejects with the body's error (a TransportError from the backend) or when the client goes away.
+ * Body → client with backpressure. Listeners on the response only while it is full (the usual
+ * small reply never needs them). A client that goes away is reported by the transport (it watches
+ * the request's ClientSignal) or, while we wait for 'drain', by the response's 'close'.
+ * Rejects with the transport's TransportError.
  */
-function pump(body: Readable, res: ServerResponse): Promise<void> {
+function pump(body: ReplyStream, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      if (!res.write(chunk)) body.pause();
-    };
+    let waiting = false;
     const onDrain = (): void => {
+      unwait();
       body.resume();
     };
-    const onEnd = (): void => {
-      cleanup();
-      res.end();
-      resolve();
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
     const onClose = (): void => {
-      if (res.writableFinished) return;
-      cleanup();
-      discard(body);
-      reject(new Error('client went away'));
+      unwait();
+      body.discard();
+      reject(new TransportError('client_error', 'client went away'));
     };
-    const cleanup = (): void => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      // A late error (the transport aborting on our behalf) must not become an uncaught exception.
-      body.on('error', ignore);
+    const unwait = (): void => {
+      if (!waiting) return;
+      waiting = false;
       res.off('drain', onDrain);
       res.off('close', onClose);
     };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
+    body.start({
+      data(chunk: Buffer): boolean {
+        if (res.write(chunk)) return true;
+        if (!waiting) {
+          waiting = true;
+          res.on('drain', onDrain);
+          res.on('close', onClose);
+        }
+        return false;
+      },
+      end(): void {
+        unwait();
+        res.end();
+        resolve();
+      },
+      error(err: TransportError): void {
+        unwait();
+        reject(err);
+      },
+    });
   });
 }
 

@@ -17,7 +17,7 @@ import { MEMBER_BY_KEY } from '../status/attributes.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from './app.js';
 import type { Farm, StatusHandler } from './farm.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLogs } from './log.js';
 
 export interface Running {
   readonly app: BalancerApp;
@@ -196,11 +196,13 @@ export async function start(options: StartOptions): Promise<void> {
     running = await launch(options, logger);
   } catch (err) {
     if (!(err instanceof ConfigError)) logger.fatal({ err: (err as Error).message }, 'could not start');
-    logger.flush();
+    await flushLogs(logger);
     process.exitCode = 1;
     return;
   }
   process.on('SIGHUP', () => {
+    // Lines logged under the old configuration go out before the reload's own.
+    void flushLogs(logger);
     logger.info('SIGHUP: reloading the configuration');
     running.reload();
   });
@@ -210,14 +212,14 @@ export async function start(options: StartOptions): Promise<void> {
     stopping = true;
     logger.info({ signal, timeoutMs: options.shutdownTimeoutMs }, 'stopping: no new connections, finishing in-flight requests');
     running.stop().then(
-      () => {
+      async () => {
         logger.info('stopped');
-        logger.flush();
+        await flushLogs(logger);
         process.exit(0);
       },
-      (err: Error) => {
+      async (err: Error) => {
         logger.error({ err: err.message }, 'error while stopping');
-        logger.flush();
+        await flushLogs(logger);
         process.exit(1);
       },
     );

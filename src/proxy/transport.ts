@@ -6,6 +6,17 @@
 import type { Readable } from 'node:stream';
 import type { MemberConfig } from '../config/model.js';
 
+/**
+ * "The client went away", as transports need it. AbortSignal has this shape; the data path passes
+ * a cheaper ClientGoneSignal (client-signal.ts): an AbortController per request was a measurable
+ * share of the proxy's CPU.
+ */
+export interface ClientSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** Why an attempt failed, in the vocabulary of the routing core's OutcomeKind. */
 export type TransportErrorKind = 'connect' | 'read' | 'reply_timeout' | 'protocol' | 'busy' | 'client_error' | 'too_large' | 'local';
 
@@ -65,7 +76,29 @@ export interface ForwardRequest {
   /** ms; 0 = none. Already includes a mount's reply_timeout override. */
   readonly replyTimeoutMs: number;
   /** Aborted when the client goes away; the transport must stop and release its connection. */
-  readonly signal: AbortSignal;
+  readonly signal: ClientSignal;
+}
+
+/** Where a reply body goes: the data path's relay to the client. */
+export interface ReplySink {
+  /** A body chunk; false = stop until ReplyStream.resume(). */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  /** The reply broke off (TransportError of kind read / reply_timeout / protocol / client_error). */
+  error(err: TransportError): void;
+}
+
+/**
+ * A reply body pushed straight from the transport into a sink: no Readable in between (a stream per
+ * request, its events and buffering were another measurable share of the per-request CPU).
+ */
+export interface ReplyStream {
+  /** Start delivering to `sink` (once); chunks that arrived before are delivered first. */
+  start(sink: ReplySink): void;
+  /** The sink can take more after data() returned false. */
+  resume(): void;
+  /** Not wanted: stop, and never leave a half-read connection pooled. No sink call follows. */
+  discard(): void;
 }
 
 /** A backend reply whose head has arrived; the body streams. */
@@ -74,11 +107,8 @@ export interface BackendResponse {
   readonly statusMessage: string;
   /** Flat [name, value, …] list as the backend sent them (hop-by-hop not yet removed). */
   readonly headers: readonly string[];
-  /**
-   * The body. Errors on it are TransportError (kind read / reply_timeout / protocol).
-   * Destroying it before the end discards the reply and must not leave a broken connection pooled.
-   */
-  readonly body: Readable;
+  /** The body (see ReplyStream). */
+  readonly body: ReplyStream;
   /** Bytes received from the backend so far (framing included where the protocol has it). */
   readonly bytesReceived: () => number;
   /** Bytes sent to the backend for this request so far. */

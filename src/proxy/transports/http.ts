@@ -2,12 +2,11 @@
  * HTTP/1.1 members (`type=http`): an undici Pool per member, driven through `dispatch` with our
  * own handler so the reply streams to the client with backpressure and no extra copies.
  */
-import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { MemberConfig } from '../../config/model.js';
 import { ACTIVATION_HEADER, ROUTE_HEADER } from '../headers.js';
-import { TransportError, isLocalResourceError, type BackendResponse, type ForwardRequest, type Transport } from '../transport.js';
+import { TransportError, isLocalResourceError, type BackendResponse, type ClientSignal, type ForwardRequest, type Transport } from '../transport.js';
+import { ReplyChannel } from './reply-channel.js';
 import { SlotGate } from './slot-gate.js';
 
 /** undici error codes meaning "the connection never carried this request". */
@@ -42,47 +41,27 @@ export function classifyHttpError(err: unknown, headWasSeen: boolean): Transport
   return new TransportError('read', msg);
 }
 
-function flattenHeaders(h: IncomingHttpHeaders): string[] {
-  const out: string[] = [];
-  for (const name in h) {
-    const v = h[name];
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const one of v) out.push(name, one);
-    else out.push(name, v);
-  }
-  return out;
-}
-
-/** The reply body: fed by undici, paused while the client cannot keep up. */
-class ReplyBody extends Readable {
-  controller: Dispatcher.DispatchController | null = null;
-  override _read(): void {
-    if (this.controller?.paused) this.controller.resume();
-  }
-  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    // Destroyed before the end (discarded reply, client gone): abort so undici drops the socket.
-    if (this.controller !== null && !this.readableEnded && !this.controller.aborted) {
-      this.controller.abort(err ?? new Error('reply discarded'));
-    }
-    cb(err);
-  }
-}
-
+/**
+ * One attempt on undici's core handler interface (onConnect/onHeaders/onData/onComplete/onError):
+ * undici's newer controller interface wraps this very one and parses the reply head into an
+ * object we would only flatten again. The reply body goes into a ReplyChannel, itself the
+ * attempt's ReplySource.
+ */
 class AttemptHandler implements Dispatcher.DispatchHandler {
-  private body: ReplyBody | null = null;
   received = 0;
+  private channel: ReplyChannel | null = null;
   private released = false;
-
-  private controller: Dispatcher.DispatchController | null = null;
+  private abortFn: ((err?: Error) => void) | null = null;
+  private resumeFn: (() => void) | null = null;
   private readonly onAbort = (): void => {
-    this.controller?.abort(new TransportError('client_error', 'client went away'));
+    this.abortFn?.(new TransportError('client_error', 'client went away'));
   };
 
   constructor(
     private readonly resolve: (r: BackendResponse) => void,
     private readonly reject: (e: TransportError) => void,
     private readonly sent: () => number,
-    private readonly signal: AbortSignal,
+    private readonly signal: ClientSignal,
     private readonly gate: SlotGate,
   ) {}
 
@@ -94,42 +73,55 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.gate.release();
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.signal.aborted) controller.abort(new TransportError('client_error', 'client went away'));
-    else this.signal.addEventListener('abort', this.onAbort, { once: true });
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.signal.aborted) abort(new TransportError('client_error', 'client went away'));
+    else this.signal.addEventListener('abort', this.onAbort);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    if (statusCode < 200) return; // 1xx: Node answers 100-continue itself; informational replies are not relayed
-    const body = new ReplyBody();
-    body.controller = controller;
-    this.body = body;
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx: Node answers 100-continue itself; informational replies are not relayed
+    this.resumeFn = resume;
+    const headers = new Array<string>(raw.length);
+    for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1');
+    const channel = new ReplyChannel(this);
+    this.channel = channel;
     this.resolve({
       status: statusCode,
-      statusMessage: statusMessage ?? '',
-      headers: flattenHeaders(headers),
-      body,
+      statusMessage: statusText,
+      headers,
+      body: channel,
       bytesReceived: () => this.received,
       bytesSent: this.sent,
     });
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.received += chunk.length;
-    if (this.body !== null && !this.body.push(chunk)) controller.pause();
+    return this.channel === null || this.channel.push(chunk);
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.done();
-    this.body?.push(null);
+    this.channel?.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     this.done();
-    const err = classifyHttpError(error, this.body !== null);
-    if (this.body === null) this.reject(err);
-    else if (!this.body.destroyed) this.body.destroy(err);
+    const err = classifyHttpError(error, this.channel !== null);
+    if (this.channel === null) this.reject(err);
+    else this.channel.fail(err);
+  }
+
+  /** ReplySource: the client can take more. */
+  resume(): void {
+    this.resumeFn?.();
+  }
+
+  /** ReplySource: the reply is not wanted (discarded, client gone): undici drops the socket. */
+  discard(): void {
+    this.abortFn?.(new TransportError('client_error', 'reply discarded'));
   }
 }
 

@@ -4,7 +4,7 @@
  * its connection pool is exhausted). Without it undici would queue a request without bound, and a
  * handful of stalled uploads could hold a member's sticky users for as long as they like.
  */
-import { TransportError } from '../transport.js';
+import { TransportError, type ClientSignal } from '../transport.js';
 
 interface Waiter {
   readonly grant: () => void;
@@ -22,7 +22,7 @@ export class SlotGate {
   ) {}
 
   /** Resolves when the caller holds a slot (release it exactly once); rejects 'busy' or 'client_error'. */
-  acquire(signal: AbortSignal): Promise<void> | null {
+  acquire(signal: ClientSignal): Promise<void> | null {
     if (this.size === 0 || this.active < this.size) {
       this.active++;
       return null;

@@ -3,8 +3,9 @@
  * when Content-Length > 0, as mod_jk does), answer GET_BODY_CHUNK from the client body, surface
  * SEND_HEADERS as the BackendResponse and stream SEND_BODY_CHUNK into its body until END_RESPONSE.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { TransportError, type BackendResponse, type ForwardRequest } from '../../transport.js';
+import { ReplyChannel, type ReplySource } from '../reply-channel.js';
 import { BodySource } from './body-source.js';
 import {
   AjpProtocolError,
@@ -41,26 +42,11 @@ export interface ExchangeContext {
   readonly release: (conn: AjpConnection, reusable: boolean) => void;
 }
 
-class ReplyBody extends Readable {
-  constructor(private readonly exchange: Exchange) {
-    super({ highWaterMark: 64 * 1024 });
-  }
-
-  override _read(): void {
-    this.exchange.resumeReading();
-  }
-
-  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    this.exchange.discard();
-    cb(err);
-  }
-}
-
 type State = 'head' | 'body' | 'done';
 
-export class Exchange implements ConnectionListener {
+export class Exchange implements ConnectionListener, ReplySource {
   private state: State = 'head';
-  private reply: ReplyBody | null = null;
+  private reply: ReplyChannel | null = null;
   private sent = 0;
   private received = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -119,7 +105,7 @@ export class Exchange implements ConnectionListener {
         if (this.state !== 'body') throw new AjpProtocolError('SEND_BODY_CHUNK before SEND_HEADERS');
         const data = decodeBodyChunk(payload);
         // Zero-length chunks are Tomcat's flush markers.
-        if (data.length > 0 && !(this.reply as ReplyBody).push(data)) this.pause();
+        if (data.length > 0 && !(this.reply as ReplyChannel).push(data)) this.pause();
         break;
       }
       case P.GET_BODY_CHUNK:
@@ -152,15 +138,15 @@ export class Exchange implements ConnectionListener {
     );
   }
 
-  /** The reply body wants more: undo backpressure. */
-  resumeReading(): void {
+  /** ReplySource: the client can take more; undo backpressure. */
+  resume(): void {
     if (!this.paused || this.state === 'done') return;
     this.paused = false;
     this.ctx.conn.socket.resume();
     this.armTimer();
   }
 
-  /** The caller destroyed the reply body before END_RESPONSE: the connection cannot be reused. */
+  /** ReplySource: the reply was discarded before END_RESPONSE: the connection cannot be reused. */
   discard(): void {
     if (this.state === 'done') return;
     this.state = 'done';
@@ -171,7 +157,7 @@ export class Exchange implements ConnectionListener {
 
   private onHead(h: { status: number; message: string; headers: string[] }): void {
     this.state = 'body';
-    this.reply = new ReplyBody(this);
+    this.reply = new ReplyChannel(this);
     this.resolveHead({
       status: h.status,
       statusMessage: h.message,
@@ -195,7 +181,7 @@ export class Exchange implements ConnectionListener {
     this.cleanup();
     this.ctx.conn.detach();
     this.ctx.release(this.ctx.conn, reusable);
-    (this.reply as ReplyBody).push(null);
+    (this.reply as ReplyChannel).end();
   }
 
   private fail(err: TransportError | StaleConnectionError): void {
@@ -206,7 +192,7 @@ export class Exchange implements ConnectionListener {
     this.ctx.conn.destroy();
     this.ctx.release(this.ctx.conn, false);
     if (before) this.rejectHead(err);
-    else (this.reply as ReplyBody).destroy(err);
+    else (this.reply as ReplyChannel).fail(err as TransportError);
   }
 
   private cleanup(): void {

@@ -5,7 +5,7 @@
  * connection busy waits up to connection_acquire_timeout for one, else the member is busy.
  */
 import type { MemberConfig } from '../../../config/model.js';
-import { TransportError } from '../../transport.js';
+import { TransportError, type ClientSignal } from '../../transport.js';
 import { AjpConnection, type ConnectOptions } from './connection.js';
 
 export interface Acquired {
@@ -59,7 +59,7 @@ export class ConnectionPool {
    * connect when configured). Rejects with TransportError 'busy' or 'connect', or 'client_error'
    * when `signal` aborts while it waits for a busy pool.
    */
-  async acquire(fresh: boolean, signal: AbortSignal): Promise<Acquired> {
+  async acquire(fresh: boolean, signal: ClientSignal): Promise<Acquired> {
     if (this.closed) throw new TransportError('connect', 'transport closed', true);
     if (!fresh) {
       const conn = this.takeIdle();
@@ -174,7 +174,7 @@ export class ConnectionPool {
     }
   }
 
-  private wait(signal: AbortSignal): Promise<AjpConnection | null> {
+  private wait(signal: ClientSignal): Promise<AjpConnection | null> {
     const timeoutMs = this.member.connectionAcquireTimeoutMs;
     const busy = (): TransportError =>
       new TransportError('busy', `all ${this.maxSize} connections to ${this.member.name} in use`, true);

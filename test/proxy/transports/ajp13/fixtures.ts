@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import type { MemberConfig, PingConfig } from '../../../../src/config/model.js';
-import { TransportError, type BackendResponse, type ForwardRequest, type RequestBody } from '../../../../src/proxy/transport.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type ReplyStream, type RequestBody } from '../../../../src/proxy/transport.js';
 import { memberConfig } from '../../../routing/fixtures.js';
 
 /** An ajp13 member on 127.0.0.1 with a small pool; `ping` fields override the defaults one by one. */
@@ -65,9 +65,50 @@ export function request(over: Partial<ForwardRequest> = {}): ForwardRequest {
   };
 }
 
+/**
+ * The reply body as an async iterable, with backpressure as the data path applies it: the sink
+ * says stop while chunks wait unread, and resumes the transport when they have been taken.
+ */
+export async function* replyChunks(body: ReplyStream): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let done = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    wake?.();
+    wake = null;
+  };
+  body.start({
+    data(chunk) {
+      queue.push(chunk);
+      poke();
+      return queue.length < 4;
+    },
+    end() {
+      done = true;
+      poke();
+    },
+    error(err) {
+      failure = err;
+      poke();
+    },
+  });
+  for (;;) {
+    if (queue.length > 0) {
+      const wasFull = queue.length >= 4;
+      yield queue.shift()!;
+      if (wasFull && queue.length < 4) body.resume();
+      continue;
+    }
+    if (failure) throw failure;
+    if (done) return;
+    await new Promise<void>((r) => (wake = r));
+  }
+}
+
 export async function readAll(res: BackendResponse): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of res.body) parts.push(c as Buffer);
+  for await (const c of replyChunks(res.body)) parts.push(c);
   return Buffer.concat(parts);
 }
 
