@@ -15,6 +15,7 @@ import { ClientGoneSignal } from './client-signal.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from './observer.js';
+import { logRequest } from './request-log.js';
 import type { ForwardUriMode } from './request-target.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
 
@@ -373,30 +374,6 @@ function pump(body: ReplyStream, res: ServerResponse): Promise<void> {
       },
     });
   });
-}
-
-interface RequestLogLine {
-  method: string;
-  path: string;
-  status: number;
-  ms: number;
-  lb: string;
-  member: string;
-  route: string;
-  sticky: boolean;
-  path_taken: string;
-  attempts: number;
-  failovers: string;
-  reason: string;
-  /** The reply's head went out but its body broke off. */
-  truncated: boolean;
-  client_gone: boolean;
-}
-
-/** One line per request; level by outcome. Query strings, cookies and credentials are never logged. */
-function logRequest(logger: Logger, line: RequestLogLine): void {
-  if (line.status >= 500 && line.member === '') logger.warn(line, 'request failed');
-  else logger.info(line, 'request');
 }
 
 /** Path for the log: no query, and no path parameters (;jsessionid= carries a session id). */

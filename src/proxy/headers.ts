@@ -35,6 +35,8 @@ export interface ForwardFacts {
  * (keep-alive, close, upgrade), already dropped; otherwise filter `out` once more.
  */
 function dropListed(out: string[], connection: string, standard: ReadonlySet<string>): string[] {
+  // The usual value, on every keep-alive reply: nothing to split.
+  if (connection.length === 10 && connection.toLowerCase() === 'keep-alive') return out;
   let extra: Set<string> | null = null;
   for (const t of connection.split(',')) {
     const name = t.trim().toLowerCase();

@@ -1,27 +1,25 @@
 /**
  * pino logger: JSON lines to stdout; credentials and cookies are redacted wherever they appear.
- *
- * Lines are written in batches: one write of up to LOG_BATCH_BYTES instead of one per request (a
- * write per request line was a measurable share of the proxy's CPU and syscalls). A batch goes out
- * when it is full, at least every LOG_FLUSH_MS, and on reload and stop (flushLogs), so no line of a
- * graceful stop is lost.
+ * Lines go out in batches (log-writer.ts): at least every second, and on reload and stop
+ * (flushLogs), so no line of a graceful stop is lost.
  */
 import pino, { type Logger } from 'pino';
+import { BatchedLogWriter } from './log-writer.js';
 
-const LOG_BATCH_BYTES = 8 * 1024;
-const LOG_FLUSH_MS = 1000;
+/** The `name` of every line. */
+export const LOG_NAME = 'jkbalancer';
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
-      base: { name: 'jkbalancer' },
+      base: { name: LOG_NAME },
       redact: {
         paths: ['req.headers.cookie', 'req.headers.authorization', 'headers.cookie', 'headers.authorization', 'password'],
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ fd: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    destination ?? new BatchedLogWriter(1),
   );
 }
 
@@ -39,4 +37,12 @@ export function flushLogs(logger: Logger, timeoutMs = 2000): Promise<void> {
       resolve();
     }
   });
+}
+
+/**
+ * The destination a logger writes to: the request log writes its lines there itself, in the
+ * format pino gives every other line (request-log.ts).
+ */
+export function destinationOf(logger: Logger): { write(line: string): unknown } {
+  return (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym];
 }
