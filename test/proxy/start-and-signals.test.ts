@@ -223,3 +223,49 @@ describe('the jkbalancer process', () => {
     child = null;
   });
 });
+
+describe('the request log of the jkbalancer process', () => {
+  let child: ChildProcess | null = null;
+  afterAll(() => child?.kill('SIGKILL'));
+
+  it('loses no line across SIGHUP and SIGTERM under load: one line per answered request', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, 'l.workers.properties'), workers());
+    writeFileSync(join(dir, 'l.uriworkermap.properties'), MOUNTS);
+    child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', '--workers', join(dir, 'l.workers.properties'), '--mounts', join(dir, 'l.uriworkermap.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
+    for (const end = Date.now() + 15_000; !out.includes('jkbalancer started'); ) {
+      if (Date.now() > end) throw new Error(`did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Load until the listener goes away; count every reply a client received.
+    let answered = 0;
+    let stop = false;
+    const load = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        try {
+          const r = await get(`http://127.0.0.1:${port}/app/page?nosession=1`);
+          if (r.status === 200) answered++;
+        } catch {
+          stop = true; // refused: the balancer has stopped listening
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    stop = true;
+    await Promise.all(load);
+    child = null;
+    const lines = out.split('\n').filter((l) => l.includes('"msg":"request"'));
+    expect(out).toContain('configuration reloaded');
+    expect(answered).toBeGreaterThan(100);
+    expect(lines.length).toBe(answered);
+  });
+});
