@@ -1,14 +1,12 @@
 /**
  * The request observer behind the metrics: the data path calls it synchronously for every request,
  * so it only bumps plain numbers in records looked up by lb and member name (two Map lookups, no
- * strings built). prom-client reads these records at scrape time (families.ts). The one prom-client
- * call per request is the duration histogram's observe, on a child bound once per member.
+ * strings built, no prom-client call). prom-client reads these records at scrape time (families.ts).
  *
  * Records exist only for lbs and members the current farm has: an event for anything else (a
  * standalone worker, a member a reload just removed) goes to a shared sink that nobody publishes,
  * and prune() drops the records of whatever a reload removed so its series vanish.
  */
-import type { Histogram } from 'prom-client';
 import type { Balancer } from '../routing/balancer.js';
 import type { DrainRegistry } from '../routing/drain.js';
 import type { OutcomeKind } from '../routing/types.js';
@@ -36,7 +34,8 @@ export function codeClassIndex(status: number): number {
   return status >= 100 && status < 600 ? (status / 100) | 0 : 5;
 }
 
-export type DurationHistogram = Histogram<'lb' | 'member'>;
+/** Request duration buckets, seconds (upper bounds): prom-client's defaults plus the long tail of slow backends. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
 export class MemberRecord {
   readonly requests = new Float64Array(CODE_CLASSES.length);
@@ -45,12 +44,24 @@ export class MemberRecord {
   sentBytes = 0;
   receivedBytes = 0;
 
+  /**
+   * Request durations per bucket, not cumulative; the last slot counts those above every bound.
+   * A histogram of our own: prom-client's labelled observe hashed the labels on every request.
+   */
+  readonly durations = new Float64Array(DURATION_BUCKETS.length + 1);
+  durationSum = 0;
+
   constructor(
     readonly lb: string,
     readonly member: string,
-    /** The duration histogram's child for this member, bound once. */
-    readonly duration: { observe(sec: number): void },
   ) {}
+
+  observeDuration(sec: number): void {
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && sec > DURATION_BUCKETS[i]) i++;
+    this.durations[i]++;
+    this.durationSum += sec;
+  }
 }
 
 export class LbRecord {
@@ -65,7 +76,7 @@ export class LbRecord {
 
 /** Where events for unknown lbs and members go: counted, never published. */
 const SINK_LB = new LbRecord('');
-const SINK_MEMBER = new MemberRecord('', '', { observe() {} });
+const SINK_MEMBER = new MemberRecord('', '');
 
 export class Accumulators implements RequestObserver {
   readonly lbs = new Map<string, LbRecord>();
@@ -73,7 +84,6 @@ export class Accumulators implements RequestObserver {
   constructor(
     private readonly getBalancers: () => ReadonlyMap<string, Balancer>,
     private readonly drains: DrainRegistry,
-    private readonly duration: DurationHistogram,
   ) {}
 
   private lbRecord(lb: string): LbRecord {
@@ -90,7 +100,7 @@ export class Accumulators implements RequestObserver {
     const r = l.members.get(member);
     if (r !== undefined) return r;
     if (l === SINK_LB || this.getBalancers().get(lb)?.memberByName(member) === undefined) return SINK_MEMBER;
-    const created = new MemberRecord(lb, member, this.duration.labels(lb, member));
+    const created = new MemberRecord(lb, member);
     l.members.set(member, created);
     return created;
   }
@@ -125,7 +135,7 @@ export class Accumulators implements RequestObserver {
     if (member === '') return;
     const m = this.memberRecord(lb, member);
     m.requests[cls]++;
-    m.duration.observe(durationSec);
+    m.observeDuration(durationSec);
   }
 
   /** Drops the records of lbs and members the current farm no longer has. */
@@ -136,7 +146,6 @@ export class Accumulators implements RequestObserver {
       for (const member of l.members.keys()) {
         if (b?.memberByName(member) !== undefined) continue;
         l.members.delete(member);
-        this.duration.remove(name, member);
       }
       if (b === undefined) this.lbs.delete(name);
     }

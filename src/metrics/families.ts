@@ -4,12 +4,12 @@
  * reload simply stops being published. Naming follows Prometheus rules: `jkbalancer_` prefix,
  * base units (seconds, bytes), `_total` on counters.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
 import { lastSticky, type DrainRegistry } from '../routing/drain.js';
 import { ACT_NAMES, STATE_NAMES, type Clock } from '../routing/types.js';
-import { CODE_CLASSES, ERROR_KINDS, type Accumulators, type DurationHistogram, type MemberRecord } from './accumulators.js';
+import { CODE_CLASSES, DURATION_BUCKETS, ERROR_KINDS, type Accumulators, type MemberRecord } from './accumulators.js';
 
 export interface FamilySources {
   readonly registry: Registry;
@@ -19,18 +19,33 @@ export interface FamilySources {
   readonly clock: Clock;
 }
 
-/** Request duration buckets, seconds: prom-client's defaults plus the long tail of slow backends. */
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
-/** The one family fed on the hot path (through per-member children the accumulators bind once). */
-export function durationHistogram(registry: Registry): DurationHistogram {
-  return new Histogram({
-    name: 'jkbalancer_member_request_duration_seconds',
-    help: 'Time from receiving a request to the end of the reply, for requests a member answered.',
-    labelNames: ['lb', 'member'],
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
+/**
+ * The duration histogram, published from the records' own bucket counts: a metric object of ours
+ * in prom-client's registry (its Histogram can only be fed one observation at a time).
+ */
+function registerDurationFamily(registry: Registry, acc: Accumulators): void {
+  const name = 'jkbalancer_member_request_duration_seconds';
+  const help = 'Time from receiving a request to the end of the reply, for requests a member answered.';
+  const bounds = [...DURATION_BUCKETS.map(String), '+Inf'];
+  registry.registerMetric({
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+      for (const r of memberRecords(acc)) {
+        let cumulative = 0;
+        for (let i = 0; i < bounds.length; i++) {
+          cumulative += r.durations[i];
+          values.push({ metricName: `${name}_bucket`, labels: { lb: r.lb, member: r.member, le: bounds[i] }, value: cumulative });
+        }
+        values.push({ metricName: `${name}_sum`, labels: { lb: r.lb, member: r.member }, value: r.durationSum });
+        values.push({ metricName: `${name}_count`, labels: { lb: r.lb, member: r.member }, value: cumulative });
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
 function* memberRecords(acc: Accumulators): Generator<MemberRecord> {
@@ -41,6 +56,7 @@ function* memberRecords(acc: Accumulators): Generator<MemberRecord> {
 export function registerFamilies(src: FamilySources): Counter<'result'> {
   const { registry, acc, getBalancers, drains, clock } = src;
   const registers = [registry];
+  registerDurationFamily(registry, acc);
 
   new Counter({
     name: 'jkbalancer_member_requests_total',

@@ -13,7 +13,7 @@ import type { Balancer } from '../routing/balancer.js';
 import type { DrainRegistry } from '../routing/drain.js';
 import type { Clock } from '../routing/types.js';
 import { Accumulators } from './accumulators.js';
-import { durationHistogram, registerFamilies } from './families.js';
+import { registerFamilies } from './families.js';
 
 export interface MetricsOptions {
   /** The lbs to measure, read at every scrape and on first sight of an lb/member (e.g. `() => app.farm.balancers`). */
@@ -34,7 +34,7 @@ export interface Metrics {
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jkbalancer_' });
-  const acc = new Accumulators(opts.getBalancers, opts.drains, durationHistogram(registry));
+  const acc = new Accumulators(opts.getBalancers, opts.drains);
   const reloads = registerFamilies({ registry, acc, getBalancers: opts.getBalancers, drains: opts.drains, clock: opts.clock });
 
   return {

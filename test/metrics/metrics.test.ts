@@ -140,6 +140,15 @@ describe('metrics of a running balancer', () => {
     expect(value(e, 'jkbalancer_member_request_duration_seconds_count', { lb: 'lb', member: 'n1' })).toBe(7);
     expect(value(e, 'jkbalancer_member_request_duration_seconds_bucket', { lb: 'lb', member: 'n1', le: '+Inf' })).toBe(7);
     expect(value(e, 'jkbalancer_member_request_duration_seconds_count', { lb: 'lb', member: 'n2' })).toBe(2);
+    // Buckets are cumulative over increasing bounds and end at the count; the sum is of real durations.
+    const bounds = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '60', '+Inf'];
+    const buckets = bounds.map((le) => value(e, 'jkbalancer_member_request_duration_seconds_bucket', { lb: 'lb', member: 'n1', le }) ?? -1);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1]);
+    expect(buckets[0]).toBeGreaterThanOrEqual(0);
+    expect(buckets[12]).toBe(7);
+    const sum = value(e, 'jkbalancer_member_request_duration_seconds_sum', { lb: 'lb', member: 'n1' }) ?? 0;
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(7 * 60);
 
     expect(value(e, 'jkbalancer_member_errors_total', { lb: 'lb', member: 'n3', kind: 'connect' })).toBe(1);
     expect(value(e, 'jkbalancer_failovers_total', { lb: 'lb', reason: 'connect' })).toBe(1);
