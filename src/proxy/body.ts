@@ -23,7 +23,24 @@ export function requestBodyLength(req: IncomingMessage): number {
 
 const ignore = (): void => {};
 
-export class ReplayableBody implements RequestBody {
+/** A request body as the data path drives it across attempts. */
+export interface ClientBody extends RequestBody {
+  readonly replayable: boolean;
+  readonly timedOut: boolean;
+  close(): void;
+}
+
+/** The body of a request that has none (most of them): nothing to read, nothing to allocate. */
+export const NO_BODY: ClientBody = {
+  length: 0,
+  bytesRead: 0,
+  replayable: true,
+  timedOut: false,
+  open: () => null,
+  close: () => {},
+};
+
+export class ReplayableBody implements ClientBody {
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
   /** More was read than the replay buffer holds: the body cannot be sent again. */

@@ -3,11 +3,19 @@
  * (ClientSignal), without the EventTarget, the AbortController and the DOMException that every
  * request paid for when it was an AbortController.
  */
+import type { ServerResponse } from 'node:http';
 import type { ClientSignal } from './transport.js';
 
+/** Aborts when `res` closes before its reply was finished (the client went away). */
 export class ClientGoneSignal implements ClientSignal {
   aborted = false;
   private listeners: (() => void)[] | null = null;
+
+  constructor(res: ServerResponse) {
+    res.on('close', () => {
+      if (!res.writableFinished) this.abort();
+    });
+  }
 
   addEventListener(_type: 'abort', listener: () => void): void {
     (this.listeners ??= []).push(listener);

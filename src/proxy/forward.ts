@@ -10,14 +10,14 @@ import type { Logger } from 'pino';
 import type { MountRule } from '../config/model.js';
 import type { Balancer } from '../routing/balancer.js';
 import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
-import { ReplayableBody, requestBodyLength } from './body.js';
+import { NO_BODY, ReplayableBody, requestBodyLength, type ClientBody } from './body.js';
 import { ClientGoneSignal } from './client-signal.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from './observer.js';
 import { logRequest } from './request-log.js';
 import type { ForwardUriMode } from './request-target.js';
-import { TransportError, type BackendResponse, type ForwardRequest, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
 
 /** What the data path needs of one lb worker. */
 export interface LbTarget {
@@ -72,6 +72,12 @@ export function sendOwnError(res: ServerResponse, status: number, detail: string
   res.end(body);
 }
 
+/** The Host header's name part (an IPv6 literal keeps its brackets). */
+function hostName(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
+  return end <= 0 ? host : host.slice(0, end);
+}
+
 function newOutcome(): AttemptOutcome {
   return { kind: 'success', status: 0, responseStarted: false, bodyReplayable: true, bytesSent: 0, bytesReceived: 0 };
 }
@@ -91,20 +97,12 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
   const method = req.method ?? 'GET';
   const r = balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
 
-  const gone = new ClientGoneSignal();
-  let clientGone = false;
-  res.on('close', () => {
-    if (!res.writableFinished) {
-      clientGone = true;
-      gone.abort();
-    }
-  });
-
-  const body = new ReplayableBody(req, requestBodyLength(req), target.replayLimit, env.limits.bodyIdleTimeoutMs);
+  const gone = new ClientGoneSignal(res);
+  const length = requestBodyLength(req);
+  const body = length === 0 ? NO_BODY : new ReplayableBody(req, length, target.replayLimit, env.limits.bodyIdleTimeoutMs);
   const remoteAddress = req.socket.remoteAddress ?? '';
-  const headers = forwardRequestHeaders(raw, { remoteAddress, secure });
-  const hostHeader = req.headers.host ?? '';
-  const serverName = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0];
+  const headers = forwardRequestHeaders(raw, remoteAddress, secure);
+  const serverName = hostName(req.headers.host ?? '');
   const outcome = newOutcome();
   let member = '';
   let failovers = '';
@@ -152,14 +150,14 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
     };
     resetOutcome(outcome);
     try {
-      await attemptMember(target, i, fwd, info, rule, body, res, outcome, () => clientGone);
+      await attemptMember(target, i, fwd, info, rule, body, res, outcome, gone);
     } catch (err) {
       // Never leave the attempt open in the routing core: whatever broke, the attempt ends here.
       env.logger.error({ err, lb: target.name, member: m.name }, 'attempt failed inside the balancer');
       outcome.kind = outcome.responseStarted ? 'read' : 'protocol';
       if (outcome.responseStarted && !res.destroyed) res.destroy();
     }
-    if (clientGone && outcome.kind !== 'success') outcome.kind = 'client_error';
+    if (gone.aborted && outcome.kind !== 'success') outcome.kind = 'client_error';
     outcome.bodyReplayable = body.replayable;
     env.observer.attemptEnd(target.name, m.name, outcome.kind, outcome.bytesSent, outcome.bytesReceived);
     balancer.endAttempt(r, i, outcome);
@@ -181,7 +179,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
     if (body.timedOut) {
       finalStatus = 408;
       sendOwnError(res, 408, 'the request body stopped arriving');
-    } else if (clientGone) finalStatus = finalStatus || 499;
+    } else if (gone.aborted) finalStatus = finalStatus || 499;
     else sendOwnError(res, finalStatus || 503, ownErrorText(finalStatus || 503));
   }
   const durationSec = (performance.now() - started) / 1000;
@@ -200,7 +198,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
     failovers,
     reason: answered ? (outcome.kind === 'success' ? '' : outcome.kind) : reason,
     truncated: answered && outcome.kind !== 'success',
-    client_gone: clientGone,
+    client_gone: gone.aborted,
   });
 }
 
@@ -242,10 +240,10 @@ async function attemptMember(
   fwd: ForwardRequest,
   info: AttemptInfo,
   rule: MountRule,
-  body: ReplayableBody,
+  body: ClientBody,
   res: ServerResponse,
   outcome: AttemptOutcome,
-  clientGone: () => boolean,
+  gone: ClientGoneSignal,
 ): Promise<void> {
   const m = target.balancer.members[i];
   const transport = transportFor(target, i);
@@ -254,7 +252,7 @@ async function attemptMember(
   for (let t = 0; t < tries; t++) {
     if (t > 0) {
       if (m.retryIntervalMs > 0) await sleep(m.retryIntervalMs);
-      if (clientGone()) break;
+      if (gone.aborted) break;
     }
     let resp: BackendResponse;
     try {
@@ -265,17 +263,17 @@ async function attemptMember(
       outcome.status = te.clientStatus;
       outcome.bytesSent = fwd.body.bytesRead;
       // Connect-class failures never reached the backend: the member gets its own retries.
-      if (te.kind === 'connect' && body.replayable && !clientGone()) continue;
+      if (te.kind === 'connect' && body.replayable && !gone.aborted) continue;
       return;
     }
     outcome.bytesSent = resp.bytesSent();
     const hit = failOn.length > 0 ? failOnStatusMatch(failOn, resp.status) : 0;
     if (hit !== 0) {
-      discard(resp.body);
+      resp.body.discard();
       outcome.kind = 'fail_status';
       outcome.status = hit;
       outcome.bytesReceived = resp.bytesReceived();
-      if (body.replayable && !clientGone()) continue; // mod_jk retries the same member first (§5.6)
+      if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (§5.6)
       return;
     }
     await relay(resp, info, rule, res, outcome);
@@ -289,7 +287,7 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   const useServerErrors = rule.ext.useServerErrors;
   if (useServerErrors > 0 && resp.status >= useServerErrors) {
     // The mount asks for our error page instead of the backend's body.
-    discard(resp.body);
+    resp.body.discard();
     outcome.kind = 'success';
     outcome.responseStarted = true;
     sendOwnError(res, resp.status, 'the application reported an error');
@@ -297,7 +295,7 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   }
   const headers = relayResponseHeaders(resp.headers, info.setCookie);
   if (res.destroyed) {
-    discard(resp.body);
+    resp.body.discard();
     outcome.kind = 'client_error';
     return;
   }
@@ -306,13 +304,13 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
     res.writeHead(resp.status, headers);
   } catch {
     // A header Node refuses to send (invalid characters): a malformed reply, nothing sent yet.
-    discard(resp.body);
+    resp.body.discard();
     outcome.kind = 'protocol';
     return;
   }
   outcome.responseStarted = true;
   try {
-    await pump(resp.body, res);
+    await new Relay(resp.body, res).run();
     outcome.kind = 'success';
   } catch (err) {
     // A broken backend mid-reply is its fault; anything else is the client going away.
@@ -324,56 +322,73 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   }
 }
 
-/** Drop a reply body we will not relay. */
-function discard(body: ReplyStream): void {
-  body.discard();
-}
-
 /**
- * Body → client with backpressure. Listeners on the response only while it is full (the usual
- * small reply never needs them). A client that goes away is reported by the transport (it watches
- * the request's ClientSignal) or, while we wait for 'drain', by the response's 'close'.
- * Rejects with the transport's TransportError.
+ * Body → client with backpressure, as one object per reply (no closures). Listeners on the
+ * response only while it is full (the usual small reply never needs them). A client that goes away
+ * is reported by the transport (it watches the request's ClientSignal) or, while we wait for
+ * 'drain', by the response's 'close'. Settles with the transport's TransportError on failure.
  */
-function pump(body: ReplyStream, res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let waiting = false;
-    const onDrain = (): void => {
-      unwait();
-      body.resume();
-    };
-    const onClose = (): void => {
-      unwait();
-      body.discard();
-      reject(new TransportError('client_error', 'client went away'));
-    };
-    const unwait = (): void => {
-      if (!waiting) return;
-      waiting = false;
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-    };
-    body.start({
-      data(chunk: Buffer): boolean {
-        if (res.write(chunk)) return true;
-        if (!waiting) {
-          waiting = true;
-          res.on('drain', onDrain);
-          res.on('close', onClose);
-        }
-        return false;
-      },
-      end(): void {
-        unwait();
-        res.end();
-        resolve();
-      },
-      error(err: TransportError): void {
-        unwait();
-        reject(err);
-      },
+class Relay implements ReplySink {
+  private waiting = false;
+  private resolve!: () => void;
+  private reject!: (err: TransportError) => void;
+  /** Made the first time the response is full. */
+  private onDrain: (() => void) | null = null;
+  private onClose: (() => void) | null = null;
+
+  constructor(
+    private readonly body: ReplyStream,
+    private readonly res: ServerResponse,
+  ) {}
+
+  run(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.body.start(this);
     });
-  });
+  }
+
+  data(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    if (!this.waiting) {
+      this.waiting = true;
+      this.res.on(
+        'drain',
+        (this.onDrain ??= () => {
+          this.unwait();
+          this.body.resume();
+        }),
+      );
+      this.res.on(
+        'close',
+        (this.onClose ??= () => {
+          this.unwait();
+          this.body.discard();
+          this.reject(new TransportError('client_error', 'client went away'));
+        }),
+      );
+    }
+    return false;
+  }
+
+  end(): void {
+    this.unwait();
+    this.res.end();
+    this.resolve();
+  }
+
+  error(err: TransportError): void {
+    this.unwait();
+    this.reject(err);
+  }
+
+  private unwait(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.res.off('drain', this.onDrain!);
+    this.res.off('close', this.onClose!);
+  }
 }
 
 /** Path for the log: no query, and no path parameters (;jsessionid= carries a session id). */

@@ -25,11 +25,6 @@ const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connecti
 export const ACTIVATION_HEADER = 'x-jk-lb-activation';
 export const ROUTE_HEADER = 'x-jk-route';
 
-export interface ForwardFacts {
-  readonly remoteAddress: string;
-  readonly secure: boolean;
-}
-
 /**
  * Names a Connection header lists are hop-by-hop too. Usually it lists only standard ones
  * (keep-alive, close, upgrade), already dropped; otherwise filter `out` once more.
@@ -54,7 +49,7 @@ function dropListed(out: string[], connection: string, standard: ReadonlySet<str
  * ours, and our hop appended to X-Forwarded-For and to Forwarded (RFC 7239): a backend that trusts
  * the balancer reads the last element, which a client cannot write.
  */
-export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFacts): string[] {
+export function forwardRequestHeaders(raw: readonly string[], remoteAddress: string, secure: boolean): string[] {
   let out: string[] = [];
   let xff: string | null = null;
   let forwarded: string | null = null;
@@ -80,9 +75,9 @@ export function forwardRequestHeaders(raw: readonly string[], facts: ForwardFact
     out.push(name, raw[i + 1]);
   }
   if (connection) out = dropListed(out, connection, HOP_BY_HOP);
-  const client = facts.remoteAddress.startsWith('::ffff:') ? facts.remoteAddress.slice(7) : facts.remoteAddress;
+  const client = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
   out.push('x-forwarded-for', xff === null ? client : `${xff}, ${client}`);
-  const proto = facts.secure ? 'https' : 'http';
+  const proto = secure ? 'https' : 'http';
   out.push('x-forwarded-proto', proto);
   if (host) out.push('x-forwarded-host', host);
   const hop = `for=${client.includes(':') ? `"[${client}]"` : client};proto=${proto}${host ? `;host="${host}"` : ''}`;

@@ -22,7 +22,7 @@ const OWN_FACTS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', '
  * client's copies removed from what http-proxy-3 relays.
  */
 function ownFacts(req: IncomingMessage, secure: boolean): Record<string, string> {
-  const all = forwardRequestHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress ?? '', secure });
+  const all = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', secure);
   const facts: Record<string, string> = {};
   for (let i = 0; i < all.length; i += 2) if (OWN_FACTS.includes(all[i])) facts[all[i]] = all[i + 1];
   for (const name of OWN_FACTS) delete req.headers[name];

@@ -17,11 +17,11 @@ describe('forwardRequestHeaders', () => {
     ['upgrade and expect never go to undici', ['Upgrade', 'websocket', 'Expect', '100-continue', 'Transfer-Encoding', 'chunked'],
       ['x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'forwarded: for=10.0.0.9;proto=http']],
   ])('%s', (_name, raw, expected) => {
-    expect(pairs(forwardRequestHeaders(raw, { remoteAddress: '::ffff:10.0.0.9', secure: false }))).toEqual(expected);
+    expect(pairs(forwardRequestHeaders(raw, '::ffff:10.0.0.9', false))).toEqual(expected);
   });
 
   it('says https for TLS clients', () => {
-    expect(pairs(forwardRequestHeaders([], { remoteAddress: '::1', secure: true }))).toEqual(['x-forwarded-for: ::1', 'x-forwarded-proto: https', 'forwarded: for="[::1]";proto=https']);
+    expect(pairs(forwardRequestHeaders([], '::1', true))).toEqual(['x-forwarded-for: ::1', 'x-forwarded-proto: https', 'forwarded: for="[::1]";proto=https']);
   });
 });
 

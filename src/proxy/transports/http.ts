@@ -60,10 +60,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly resolve: (r: BackendResponse) => void,
     private readonly reject: (e: TransportError) => void,
-    private readonly sent: () => number,
-    private readonly signal: ClientSignal,
+    private readonly req: ForwardRequest,
     private readonly gate: SlotGate,
-  ) {}
+  ) {
+    this.signal = req.signal;
+  }
+
+  private readonly signal: ClientSignal;
 
   /** The attempt is over for the pool: its slot goes to the next request. */
   private done(): void {
@@ -92,7 +95,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       headers,
       body: channel,
       bytesReceived: () => this.received,
-      bytesSent: this.sent,
+      bytesSent: () => this.req.body.bytesRead,
     });
     return true;
   }
@@ -150,52 +153,51 @@ export function createHttpTransport(member: MemberConfig, opts: HttpTransportOpt
 
   const gate = new SlotGate(member.connectionPoolSize > 0 ? member.connectionPoolSize : 0, member.connectionAcquireTimeoutMs, member.name);
 
-  async function dispatchOnce(req: ForwardRequest): Promise<BackendResponse> {
+  /** One dispatch of `req` on a slot already held; settles through the handler. */
+  function dispatch(req: ForwardRequest, resolve: (r: BackendResponse) => void, reject: (e: TransportError) => void): void {
+    const body = req.body.length === 0 ? null : req.body.open();
+    if (req.body.length !== 0 && body === null) {
+      gate.release();
+      reject(new TransportError('read', 'request body can no longer be replayed'));
+      return;
+    }
+    const headers = req.headers.slice();
+    headers.push(ACTIVATION_HEADER, req.activation);
+    if (req.route) headers.push(ROUTE_HEADER, req.route);
+    pool.dispatch(
+      {
+        path: req.url,
+        method: req.method,
+        headers,
+        body,
+        headersTimeout: req.replyTimeoutMs,
+        bodyTimeout: req.replyTimeoutMs,
+        // Requests with a body must not be pipelined/reused mid-stream by undici.
+        blocking: true,
+      },
+      new AttemptHandler(resolve, reject, req, gate),
+    );
+  }
+
+  /** Take a slot (waiting for one if the pool is full), then dispatch. */
+  function send(req: ForwardRequest, resolve: (r: BackendResponse) => void, reject: (e: TransportError) => void): void {
     const waiting = gate.acquire(req.signal);
-    if (waiting !== null) await waiting;
-    return new Promise<BackendResponse>((resolve, reject) => {
-      const body = req.body.length === 0 ? null : req.body.open();
-      if (req.body.length !== 0 && body === null) {
-        gate.release();
-        reject(new TransportError('read', 'request body can no longer be replayed'));
-        return;
-      }
-      const headers = req.headers.slice();
-      headers.push(ACTIVATION_HEADER, req.activation);
-      if (req.route) headers.push(ROUTE_HEADER, req.route);
-      const handler = new AttemptHandler(resolve, reject, () => req.body.bytesRead, req.signal, gate);
-      pool.dispatch(
-        {
-          origin,
-          path: req.url,
-          method: req.method,
-          headers,
-          body,
-          headersTimeout: req.replyTimeoutMs,
-          bodyTimeout: req.replyTimeoutMs,
-          // Requests with a body must not be pipelined/reused mid-stream by undici.
-          blocking: true,
-        },
-        handler,
-      );
-    });
+    if (waiting === null) dispatch(req, resolve, reject);
+    else waiting.then(() => dispatch(req, resolve, reject), reject);
   }
 
   return {
     member,
-    async forward(req: ForwardRequest): Promise<BackendResponse> {
-      try {
-        return await dispatchOnce(req);
-      } catch (err) {
-        const te = err as TransportError;
-        // A pooled keep-alive socket the backend closed (Tomcat: maxKeepAliveRequests, keepAliveTimeout)
-        // fails before anything of the request was processed: retry once on another connection.
-        const replaySafe = req.body.length === 0 || req.body.bytesRead === 0;
-        if (te.kind === 'read' && replaySafe && IDEMPOTENT.has(req.method) && !req.signal.aborted) {
-          return await dispatchOnce(req);
-        }
-        throw te;
-      }
+    forward(req: ForwardRequest): Promise<BackendResponse> {
+      return new Promise<BackendResponse>((resolve, reject) => {
+        send(req, resolve, (err) => {
+          // A pooled keep-alive socket the backend closed (Tomcat: maxKeepAliveRequests, keepAliveTimeout)
+          // fails before anything of the request was processed: retry once on another connection.
+          const replaySafe = req.body.length === 0 || req.body.bytesRead === 0;
+          if (err.kind === 'read' && replaySafe && IDEMPOTENT.has(req.method) && !req.signal.aborted) send(req, resolve, reject);
+          else reject(err);
+        });
+      });
     },
     get connected(): number {
       return pool.stats.connected;
