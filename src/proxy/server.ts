@@ -10,6 +10,13 @@ import { proxyToLb, sendOwnError, type ProxyEnv } from './forward.js';
 import { readTarget } from './request-target.js';
 import { proxyWebSocket } from './websocket.js';
 
+/** What a client whose head Node's parser could not take gets (anything else: 400). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  // The head did not arrive within --header-timeout.
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
 /** Refused connections are logged at most this often (a flood must not flood the log too). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -77,7 +84,7 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
       socket.destroy();
       return;
     }
-    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   return server;

@@ -183,6 +183,7 @@ describe('bounded client resources', () => {
   it('a head that never completes is cut off after the header timeout', async () => {
     const b = await start('', { limits: { ...LIMITS, headerTimeoutMs: 300 } });
     const r = await raw(b.port, 'GET /app/page HTTP/1.1\r\nHost: a\r\nX-Slow: ', 5_000);
+    expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
     expect(r.closed).toBe(true);
   });
 
