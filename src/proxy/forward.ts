@@ -1,7 +1,7 @@
 /**
- * One client request through an lb worker: the routing core decides, this file does the I/O.
- * It runs the lb retry loop (§3.5) with member-level retries inside each attempt (§5.8), relays
- * the reply with backpressure, and never replays anything once the reply has started.
+ * One plain HTTP request through an lb worker: the request driver runs the lb retry loop (§3.5);
+ * this file makes each attempt — member-level retries inside it (§5.8), the reply relayed with
+ * backpressure — and never replays anything once the reply has started.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -15,7 +15,7 @@ import { ClientGoneSignal } from './client-signal.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from './observer.js';
-import { logRequest } from './request-log.js';
+import { drive, recordRequest, type AttemptRunner } from './request-driver.js';
 import type { ForwardUriMode } from './request-target.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
 
@@ -78,10 +78,6 @@ function hostName(host: string): string {
   return end <= 0 ? host : host.slice(0, end);
 }
 
-function newOutcome(): AttemptOutcome {
-  return { kind: 'success', status: 0, responseStarted: false, bodyReplayable: true, bytesSent: 0, bytesReceived: 0 };
-}
-
 /** Signed fail_on_status entry matching this status, or 0. First matching entry wins (§2.4). */
 function failOnStatusMatch(list: readonly number[], status: number): number {
   for (const code of list) if (code === status || code === -status) return code;
@@ -90,116 +86,30 @@ function failOnStatusMatch(list: readonly number[], status: number): number {
 
 /** `url` is the path and query for the backend (request-target.ts). */
 export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, req: IncomingMessage, res: ServerResponse, env: ProxyEnv): Promise<void> {
-  const started = performance.now();
-  const balancer = target.balancer;
+  const startedMs = performance.now();
   const raw = req.rawHeaders;
   const secure = (req.socket as TLSSocket).encrypted === true;
   const method = req.method ?? 'GET';
-  const r = balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
+  const r = target.balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
+  const runner = new HttpAttempts(target, rule, url, req, res, env, secure);
+  const d = await drive(target, r, runner, env);
 
-  const gone = new ClientGoneSignal(res);
-  const length = requestBodyLength(req);
-  const body = length === 0 ? NO_BODY : new ReplayableBody(req, length, target.replayLimit, env.limits.bodyIdleTimeoutMs);
-  const remoteAddress = req.socket.remoteAddress ?? '';
-  const headers = forwardRequestHeaders(raw, remoteAddress, secure);
-  const serverName = hostName(req.headers.host ?? '');
-  const outcome = newOutcome();
-  let member = '';
-  let failovers = '';
-  let finalStatus = 0;
-  let reason = '';
-  let answered = false;
-  let attempts = 0;
-  /** Why the previous attempt failed; reported as a failover once another attempt starts. */
-  let failedBefore: AttemptOutcome['kind'] | null = null;
-
-  for (;;) {
-    const step = balancer.next(r);
-    if (step.kind === 'wait') {
-      await sleep(step.ms);
-      continue;
-    }
-    if (step.kind === 'done') {
-      finalStatus = step.status;
-      reason = step.reason;
-      break;
-    }
-    const i = step.member;
-    const info = balancer.startAttempt(r, i);
-    if (info === null) continue; // busy_limit: the core counted it; choose again
-    if (r.stickyId !== null) env.observer.sticky(balancer, i, r.stickyId, balancer.clock.now());
-    const m = balancer.members[i];
-    attempts++;
-    if (failedBefore !== null) env.observer.failover(target.name, failedBefore);
-    env.observer.attemptStart(target.name, m.name);
-    const fwd: ForwardRequest = {
-      method,
-      url,
-      httpVersion: req.httpVersion,
-      headers,
-      body,
-      remoteAddress,
-      remotePort: req.socket.remotePort ?? 0,
-      serverName,
-      serverPort: env.listenPort,
-      secure,
-      activation: info.activation,
-      route: info.route,
-      replyTimeoutMs: rule.ext.replyTimeoutMs >= 0 ? rule.ext.replyTimeoutMs : m.replyTimeoutMs,
-      signal: gone,
-    };
-    resetOutcome(outcome);
-    try {
-      await attemptMember(target, i, fwd, info, rule, body, res, outcome, gone);
-    } catch (err) {
-      // Never leave the attempt open in the routing core: whatever broke, the attempt ends here.
-      env.logger.error({ err, lb: target.name, member: m.name }, 'attempt failed inside the balancer');
-      outcome.kind = outcome.responseStarted ? 'read' : 'protocol';
-      if (outcome.responseStarted && !res.destroyed) res.destroy();
-    }
-    if (gone.aborted && outcome.kind !== 'success') outcome.kind = 'client_error';
-    outcome.bodyReplayable = body.replayable;
-    env.observer.attemptEnd(target.name, m.name, outcome.kind, outcome.bytesSent, outcome.bytesReceived);
-    balancer.endAttempt(r, i, outcome);
-    member = m.name;
-    answered = outcome.responseStarted;
-    failedBefore = null;
-    if (outcome.kind !== 'success' && outcome.kind !== 'client_error') {
-      failovers = failovers ? `${failovers},${m.name}:${outcome.kind}` : `${m.name}:${outcome.kind}`;
-      failedBefore = outcome.kind;
-    }
-  }
-
+  const body = runner.body;
   body.close();
-  if (answered) {
+  let status: number;
+  if (d.answered) {
     // What the client got: the member's status, even if the reply broke off after its head.
-    finalStatus = outcome.status;
+    status = d.outcome.status;
+  } else if (body.timedOut) {
+    status = 408;
+    sendOwnError(res, 408, 'the request body stopped arriving');
+  } else if (runner.clientGone) {
+    status = d.status || 499;
   } else {
-    member = '';
-    if (body.timedOut) {
-      finalStatus = 408;
-      sendOwnError(res, 408, 'the request body stopped arriving');
-    } else if (gone.aborted) finalStatus = finalStatus || 499;
-    else sendOwnError(res, finalStatus || 503, ownErrorText(finalStatus || 503));
+    status = d.status || 503;
+    sendOwnError(res, status, ownErrorText(status));
   }
-  const durationSec = (performance.now() - started) / 1000;
-  env.observer.requestEnd(target.name, member, finalStatus, durationSec, !answered);
-  logRequest(env.logger, {
-    method,
-    path: loggablePath(url),
-    status: finalStatus,
-    ms: Math.round(durationSec * 1e4) / 10,
-    lb: target.name,
-    member,
-    route: r.route,
-    sticky: r.sticky,
-    path_taken: r.path,
-    attempts,
-    failovers,
-    reason: answered ? (outcome.kind === 'success' ? '' : outcome.kind) : reason,
-    truncated: answered && outcome.kind !== 'success',
-    client_gone: gone.aborted,
-  });
+  recordRequest(env, target, r, d, { method, path: loggablePath(url), status, startedMs, clientGone: runner.clientGone });
 }
 
 /** The client's view of a request no member answered; the why is in the request log. */
@@ -210,13 +120,97 @@ function ownErrorText(status: number): string {
   return 'no application server could serve the request';
 }
 
-function resetOutcome(o: AttemptOutcome): void {
-  o.kind = 'success';
-  o.status = 0;
-  o.responseStarted = false;
-  o.bodyReplayable = true;
-  o.bytesSent = 0;
-  o.bytesReceived = 0;
+/** A plain HTTP request's attempts: forward it, relay the reply (the driver runs the loop). */
+class HttpAttempts implements AttemptRunner {
+  readonly body: ClientBody;
+  private readonly gone: ClientGoneSignal;
+  /** The request as members get it; the per-attempt fields are set before each attempt. */
+  private readonly fwd: { -readonly [K in keyof ForwardRequest]: ForwardRequest[K] };
+
+  constructor(
+    private readonly target: LbTarget,
+    private readonly rule: MountRule,
+    url: string,
+    req: IncomingMessage,
+    private readonly res: ServerResponse,
+    env: ProxyEnv,
+    secure: boolean,
+  ) {
+    this.gone = new ClientGoneSignal(res);
+    const length = requestBodyLength(req);
+    this.body = length === 0 ? NO_BODY : new ReplayableBody(req, length, target.replayLimit, env.limits.bodyIdleTimeoutMs);
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    this.fwd = {
+      method: req.method ?? 'GET',
+      url,
+      httpVersion: req.httpVersion,
+      headers: forwardRequestHeaders(req.rawHeaders, remoteAddress, secure),
+      body: this.body,
+      remoteAddress,
+      remotePort: req.socket.remotePort ?? 0,
+      serverName: hostName(req.headers.host ?? ''),
+      serverPort: env.listenPort,
+      secure,
+      activation: '',
+      route: '',
+      replyTimeoutMs: 0,
+      signal: this.gone,
+    };
+  }
+
+  get clientGone(): boolean {
+    return this.gone.aborted;
+  }
+
+  get replayable(): boolean {
+    return this.body.replayable;
+  }
+
+  broken(outcome: AttemptOutcome): void {
+    if (outcome.responseStarted && !this.res.destroyed) this.res.destroy();
+  }
+
+  /** One lb attempt on member i, with the member's own retries (§5.8). */
+  async attempt(i: number, info: AttemptInfo, outcome: AttemptOutcome): Promise<void> {
+    const { target, rule, fwd, body, gone } = this;
+    const m = target.balancer.members[i];
+    fwd.activation = info.activation;
+    fwd.route = info.route;
+    fwd.replyTimeoutMs = rule.ext.replyTimeoutMs >= 0 ? rule.ext.replyTimeoutMs : m.replyTimeoutMs;
+    const transport = transportFor(target, i);
+    const failOn = rule.ext.failOnStatus ?? m.config.failOnStatus;
+    const tries = Math.max(1, m.retries);
+    for (let t = 0; t < tries; t++) {
+      if (t > 0) {
+        if (m.retryIntervalMs > 0) await sleep(m.retryIntervalMs);
+        if (gone.aborted) break;
+      }
+      let resp: BackendResponse;
+      try {
+        resp = await transport.forward(fwd);
+      } catch (err) {
+        const te = err instanceof TransportError ? err : new TransportError('read', String(err));
+        outcome.kind = te.kind;
+        outcome.status = te.clientStatus;
+        outcome.bytesSent = body.bytesRead;
+        // Connect-class failures never reached the backend: the member gets its own retries.
+        if (te.kind === 'connect' && body.replayable && !gone.aborted) continue;
+        return;
+      }
+      outcome.bytesSent = resp.bytesSent();
+      const hit = failOn.length > 0 ? failOnStatusMatch(failOn, resp.status) : 0;
+      if (hit !== 0) {
+        resp.body.discard();
+        outcome.kind = 'fail_status';
+        outcome.status = hit;
+        outcome.bytesReceived = resp.bytesReceived();
+        if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (§5.6)
+        return;
+      }
+      await relay(resp, info, rule, this.res, outcome);
+      return;
+    }
+  }
 }
 
 /**
@@ -231,54 +225,6 @@ function transportFor(target: LbTarget, i: number): Transport {
   (target.transports as Transport[])[i] = next;
   void t.close();
   return next;
-}
-
-/** One lb attempt on member i, with the member's own retries (§5.8). Fills `outcome`. */
-async function attemptMember(
-  target: LbTarget,
-  i: number,
-  fwd: ForwardRequest,
-  info: AttemptInfo,
-  rule: MountRule,
-  body: ClientBody,
-  res: ServerResponse,
-  outcome: AttemptOutcome,
-  gone: ClientGoneSignal,
-): Promise<void> {
-  const m = target.balancer.members[i];
-  const transport = transportFor(target, i);
-  const failOn = rule.ext.failOnStatus ?? m.config.failOnStatus;
-  const tries = Math.max(1, m.retries);
-  for (let t = 0; t < tries; t++) {
-    if (t > 0) {
-      if (m.retryIntervalMs > 0) await sleep(m.retryIntervalMs);
-      if (gone.aborted) break;
-    }
-    let resp: BackendResponse;
-    try {
-      resp = await transport.forward(fwd);
-    } catch (err) {
-      const te = err instanceof TransportError ? err : new TransportError('read', String(err));
-      outcome.kind = te.kind;
-      outcome.status = te.clientStatus;
-      outcome.bytesSent = fwd.body.bytesRead;
-      // Connect-class failures never reached the backend: the member gets its own retries.
-      if (te.kind === 'connect' && body.replayable && !gone.aborted) continue;
-      return;
-    }
-    outcome.bytesSent = resp.bytesSent();
-    const hit = failOn.length > 0 ? failOnStatusMatch(failOn, resp.status) : 0;
-    if (hit !== 0) {
-      resp.body.discard();
-      outcome.kind = 'fail_status';
-      outcome.status = hit;
-      outcome.bytesReceived = resp.bytesReceived();
-      if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (§5.6)
-      return;
-    }
-    await relay(resp, info, rule, res, outcome);
-    return;
-  }
 }
 
 /** Stream the reply to the client. The head goes out first: from here on nothing is replayed. */

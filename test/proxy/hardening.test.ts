@@ -281,7 +281,10 @@ describe('local shortages are ours, not the members’', () => {
       for (const line of memberStates) expect(line).toMatch(/^worker\.node\d\.state=OK(?:\/IDLE)?$/);
       expect((await get(`http://127.0.0.1:${port}/app/page`)).status).toBe(200);
       // The request log says why: our own shortage, on no member's account.
-      expect(out).toMatch(/"status":503,[^\n]*"failovers":"node\d:local"/);
+      // (Log lines go out in batches, at least every second.)
+      const why = /"status":503,[^\n]*"failovers":"node\d:local"/;
+      for (const end = Date.now() + 3_000; !why.test(out) && Date.now() < end; ) await settle(50);
+      expect(out).toMatch(why);
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
