@@ -1,17 +1,19 @@
 /**
- * WebSocket upgrades: routed like any request (mount map, stickiness by cookie, failover while the
- * upgrade has not succeeded), then carried by http-proxy-3's well-tested ws pass.
- * AJP13 cannot carry an upgraded connection, so only `type=http` members take WebSockets.
+ * WebSocket upgrades: routed like any request, by the same request driver (mount map, stickiness by
+ * cookie, failover while the upgrade has not succeeded, metrics, drain tracking, the request log),
+ * then carried by http-proxy-3's well-tested ws pass. AJP13 cannot carry an upgraded connection, so
+ * only `type=http` members take WebSockets.
  */
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createProxyServer } from 'http-proxy-3';
-import type { AttemptOutcome } from '../routing/types.js';
+import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import type { Farm, LbEntry } from './farm.js';
 import type { ProxyEnv } from './forward.js';
 import { ACTIVATION_HEADER, ROUTE_HEADER, cookieLines, forwardRequestHeaders } from './headers.js';
+import { drive, recordRequest, type AttemptRunner } from './request-driver.js';
 import { readTarget } from './request-target.js';
 
 /** Forwarding facts the balancer writes; a client's own values never reach the member. */
@@ -61,51 +63,87 @@ async function upgradeThroughLb(
   path: string,
   env: ProxyEnv,
 ): Promise<void> {
-  const balancer = entry.balancer;
+  const startedMs = performance.now();
   const secure = (req.socket as TLSSocket).encrypted === true;
-  const facts = ownFacts(req, secure);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
+  const method = req.method ?? 'GET';
   // The routing core reads a `;jsessionid=` path parameter from the forwarded path, as for any request.
-  const r = balancer.begin({ method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), cookies: cookieLines(req.rawHeaders), secure, rule: ext });
-  const outcome: AttemptOutcome = { kind: 'success', status: 101, responseStarted: false, bodyReplayable: true, bytesSent: 0, bytesReceived: 0 };
-  for (;;) {
-    const step = balancer.next(r);
-    if (step.kind === 'wait') {
-      await new Promise((res) => setTimeout(res, step.ms));
-      continue;
-    }
-    if (step.kind === 'done') {
-      if (outcome.kind !== 'success') {
-        env.logger.warn({ lb: entry.name, path, status: step.status, reason: step.reason }, 'websocket upgrade failed');
-        refuse(socket, step.status, 'Service Unavailable');
-      }
-      return;
-    }
-    const i = step.member;
-    const info = balancer.startAttempt(r, i);
-    if (info === null) continue;
-    const m = balancer.members[i];
-    if (m.config.type !== 'http') {
-      outcome.kind = 'protocol';
-      balancer.endAttempt(r, i, outcome);
-      continue;
-    }
-    const result = await tryUpgrade(m.host, m.port, m.config.tls, { ...facts, [ACTIVATION_HEADER]: info.activation, ...(info.route ? { [ROUTE_HEADER]: info.route } : {}) }, req, socket, head);
-    outcome.kind = result === 'open' ? 'success' : result === 'closed' ? 'client_error' : 'connect';
-    outcome.responseStarted = result !== 'unreachable';
-    balancer.endAttempt(r, i, outcome);
-    if (result === 'open') {
-      env.logger.info({ lb: entry.name, member: m.name, path, sticky: r.sticky, route: r.route }, 'websocket');
-    }
-    if (result !== 'unreachable') return;
+  const r = entry.balancer.begin({ method, path: q < 0 ? url : url.slice(0, q), cookies: cookieLines(req.rawHeaders), secure, rule: ext });
+  const runner = new UpgradeAttempts(entry, req, socket, head, ownFacts(req, secure));
+  const d = await drive(entry, r, runner, env);
+  // Answered: 101, or the member's own refusal (relayed as it was).
+  let status = d.outcome.status;
+  if (!d.answered) {
+    status = d.status || 503;
+    if (!runner.clientGone) refuse(socket, status, status === 503 ? 'Service Unavailable' : 'Bad Gateway');
   }
+  recordRequest(env, entry, r, d, { method, path, status, startedMs, clientGone: runner.clientGone });
 }
 
 /**
- * 'open' once the member accepted the upgrade; 'unreachable' if it could not be reached (try another);
- * 'closed' if the client socket closed first (or the member refused the upgrade and that reply was relayed).
+ * 'open': the member accepted (status 101); 'refused': it answered with another status, relayed to
+ * the client; 'unreachable': it could not be reached (try another); 'closed': the client left first.
  */
+interface UpgradeResult {
+  readonly kind: 'open' | 'refused' | 'unreachable' | 'closed';
+  readonly status: number;
+}
+
+/** An upgrade's attempts: only `type=http` members can carry one (AJP13 cannot). */
+class UpgradeAttempts implements AttemptRunner {
+  private closed = false;
+  readonly replayable = true;
+
+  constructor(
+    private readonly entry: LbEntry,
+    private readonly req: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+    private readonly facts: Record<string, string>,
+  ) {
+    socket.once('close', () => (this.closed = true));
+  }
+
+  get clientGone(): boolean {
+    return this.closed;
+  }
+
+  broken(): void {
+    this.socket.destroy();
+  }
+
+  async attempt(i: number, info: AttemptInfo, outcome: AttemptOutcome): Promise<void> {
+    const m = this.entry.balancer.members[i];
+    if (m.config.type !== 'http') {
+      outcome.kind = 'protocol';
+      return;
+    }
+    const headers = { ...this.facts, [ACTIVATION_HEADER]: info.activation, ...(info.route ? { [ROUTE_HEADER]: info.route } : {}) };
+    const result = await tryUpgrade(m.host, m.port, m.config.tls, headers, this.req, this.socket, this.head);
+    outcome.status = result.status;
+    outcome.kind = result.kind === 'open' || result.kind === 'refused' ? 'success' : result.kind === 'closed' ? 'client_error' : 'connect';
+    outcome.responseStarted = result.kind !== 'unreachable';
+  }
+}
+
+/** One http-proxy-3 server carries every upgrade; the target and headers are given per call. */
+let wsProxy: ReturnType<typeof createProxyServer> | null = null;
+/** Upgrades in progress, told how their member answered (the proxy's events do not say whose). */
+const answered = new WeakMap<IncomingMessage, (status: number) => void>();
+
+function sharedProxy(): ReturnType<typeof createProxyServer> {
+  if (wsProxy !== null) return wsProxy;
+  wsProxy = createProxyServer({ ws: true });
+  wsProxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+    proxyReq.once('upgrade', () => answered.get(req)?.(101));
+    proxyReq.once('response', (res: IncomingMessage) => answered.get(req)?.(res.statusCode ?? 502));
+  });
+  // Errors reach each call's callback; this keeps a late one from being an unhandled 'error'.
+  wsProxy.on('error', () => {});
+  return wsProxy;
+}
+
 function tryUpgrade(
   host: string,
   port: number,
@@ -114,24 +152,22 @@ function tryUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-): Promise<'open' | 'unreachable' | 'closed'> {
+): Promise<UpgradeResult> {
   return new Promise((resolve) => {
-    const proxy = createProxyServer({
-      target: { host, port, protocol: tls ? 'https:' : 'http:' },
-      ws: true,
-      headers,
-    });
     let settled = false;
-    const settle = (v: 'open' | 'unreachable' | 'closed'): void => {
+    const settle = (v: UpgradeResult): void => {
       if (settled) return;
       settled = true;
+      answered.delete(req);
+      socket.off('close', onClose);
       resolve(v);
     };
-    proxy.on('open', () => settle('open'));
-    socket.once('close', () => settle('closed'));
-    proxy.ws(req, socket as Socket, head, () => {
+    const onClose = (): void => settle({ kind: 'closed', status: 0 });
+    answered.set(req, (status) => settle({ kind: status === 101 ? 'open' : 'refused', status }));
+    socket.once('close', onClose);
+    sharedProxy().ws(req, socket as Socket, head, { target: { host, port, protocol: tls ? 'https:' : 'http:' }, headers }, () => {
       if (settled) socket.destroy();
-      else settle('unreachable');
+      else settle({ kind: 'unreachable', status: 0 });
     });
   });
 }

@@ -10,7 +10,7 @@ import { request } from 'undici';
 import WebSocket from 'ws';
 import { Act } from '../../src/routing/types.js';
 import { fakeTomcatsForFile, portsOf } from '../helpers/fake-tomcat.js';
-import { startBalancer, httpFarm, type TestBalancer } from '../helpers/balancer.js';
+import { startBalancer, startProduct, httpFarm, type TestBalancer } from '../helpers/balancer.js';
 import { get, testAgent } from '../helpers/http-client.js';
 
 const MOUNTS = '/app/*=lb\n';
@@ -82,6 +82,25 @@ describe('websocket', () => {
       ws.close();
       expect(reply).toBe(`${instance}:hello${i}`);
     }
+  });
+
+  it('counts like any request: in the request log, in the metrics and in drain progress', async () => {
+    lb = await startProduct(httpFarm(ports(), 'worker.list=jkstatus\nworker.jkstatus.type=status'), `${MOUNTS}/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n`);
+    const ws = new WebSocket(`ws://127.0.0.1:${lb.port}/app/ws`, { headers: { cookie: 'JSESSIONID=WS1.node2' } });
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => ws.send('hi'));
+      ws.on('message', (d) => resolve(d.toString()));
+      ws.on('error', reject);
+    });
+    ws.close();
+    expect(reply).toBe('node2:hi');
+    const line = lb.logs.find((l) => l.msg === 'request' && l.path === '/app/ws');
+    expect(line).toMatchObject({ status: 101, member: 'node2', sticky: true, attempts: 1 });
+    const metrics = (await get(lb.url('/jkstatus/metrics'))).text;
+    expect(metrics).toMatch(/jkbalancer_member_requests_total\{lb="lb",member="node2",code_class="1xx"\} 1/);
+    const list = (await get(lb.url('/jkstatus?cmd=list&mime=json'))).json<{ balancers: { members: { name: string; drain: { sessions_seen: number } }[] }[] }>();
+    const node2 = list.balancers[0].members.find((m) => m.name === 'node2');
+    expect(node2?.drain.sessions_seen).toBe(1);
   });
 });
 
