@@ -10,7 +10,7 @@
 import type { Balancer } from '../routing/balancer.js';
 import type { DrainRegistry } from '../routing/drain.js';
 import type { OutcomeKind } from '../routing/types.js';
-import type { RequestObserver } from '../proxy/observer.js';
+import type { RequestObserver } from '../routing/observer.js';
 
 /** Status classes by index: status / 100 (statuses outside 100..599 count as 5xx). */
 export const CODE_CLASSES = ['', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;

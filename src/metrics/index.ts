@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestObserver } from '../proxy/observer.js';
+import { sendOwnReply } from '../http/own-replies.js';
+import type { RequestObserver } from '../routing/observer.js';
 import type { Balancer } from '../routing/balancer.js';
 import type { DrainRegistry } from '../routing/drain.js';
 import type { Clock } from '../routing/types.js';
@@ -42,8 +43,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registry,
     handle(req, res) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
-        res.end('405 Method Not Allowed: metrics are read with GET\n');
+        sendOwnReply(res, 'JKB_METHOD_NOT_ALLOWED', { headers: { allow: 'GET, HEAD' } });
         return;
       }
       acc.prune();
@@ -54,8 +54,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
         },
         (err: unknown) => {
           if (res.headersSent) return void res.destroy();
-          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end(`500 Internal Server Error: metrics collection failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          sendOwnReply(res, 'JKB_INTERNAL', { detail: `metrics collection failed: ${err instanceof Error ? err.message : String(err)}` });
         },
       );
     },

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import type { Clock } from '../routing/types.js';
 import { buildFarm, type Farm, type StatusHandler } from './farm.js';
-import { NO_OBSERVER, type RequestObserver } from './observer.js';
+import { NO_OBSERVER, type RequestObserver } from '../routing/observer.js';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
 import type { ForwardUriMode } from './request-target.js';
 import { createProxyServer } from './server.js';

@@ -1,7 +1,8 @@
 /**
- * One plain HTTP request through an lb worker: the request driver runs the lb retry loop (§3.5);
- * this file makes each attempt — member-level retries inside it (§5.8), the reply relayed with
- * backpressure — and never replays anything once the reply has started.
+ * One plain HTTP request through an lb worker: the request driver runs the lb retry loop
+ * (docs/load-balancing.md#request-loop); this file makes each attempt — member-level retries inside
+ * it (docs/load-balancing.md#member-retries), the reply relayed with backpressure — and never
+ * replays anything once the reply has started.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -14,7 +15,8 @@ import { NO_BODY, ReplayableBody, requestBodyLength, type ClientBody } from './b
 import { ClientGoneSignal } from './client-signal.js';
 import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
-import type { RequestObserver } from './observer.js';
+import type { RequestObserver } from '../routing/observer.js';
+import { codeForStatus, sendOwnReply } from '../http/own-replies.js';
 import { drive, recordRequest, type AttemptRunner } from './request-driver.js';
 import type { ForwardUriMode } from './request-target.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
@@ -39,37 +41,9 @@ export interface ProxyEnv {
   readonly forwardUri: ForwardUriMode;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 function pathOnly(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
-}
-
-/**
- * Text we answer ourselves: short, no internals (no member names, no failure kinds: those are in
- * the log), never a stack trace. A request whose body was not read to the end closes the
- * connection: what is left of the body cannot be told apart from the next request.
- */
-export function sendOwnError(res: ServerResponse, status: number, detail: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = `${status} ${STATUS_TEXT[status] ?? 'Error'}: ${detail}\n`;
-  const headers: Record<string, string | number> = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  };
-  if (!res.req.complete) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(body);
 }
 
 /** The Host header's name part (an IPv6 literal keeps its brackets). */
@@ -78,7 +52,10 @@ function hostName(host: string): string {
   return end <= 0 ? host : host.slice(0, end);
 }
 
-/** Signed fail_on_status entry matching this status, or 0. First matching entry wins (§2.4). */
+/**
+ * Signed fail_on_status entry matching this status, or 0. First matching entry wins
+ * (docs/directives.md#member-connection).
+ */
 function failOnStatusMatch(list: readonly number[], status: number): number {
   for (const code of list) if (code === status || code === -status) return code;
   return 0;
@@ -102,22 +79,14 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
     status = d.outcome.status;
   } else if (body.timedOut) {
     status = 408;
-    sendOwnError(res, 408, 'the request body stopped arriving');
+    sendOwnReply(res, 'JKB_BODY_TIMEOUT');
   } else if (runner.clientGone) {
     status = d.status || 499;
   } else {
     status = d.status || 503;
-    sendOwnError(res, status, ownErrorText(status));
+    sendOwnReply(res, codeForStatus(status), { status });
   }
   recordRequest(env, target, r, d, { method, path: loggablePath(url), status, startedMs, clientGone: runner.clientGone });
-}
-
-/** The client's view of a request no member answered; the why is in the request log. */
-function ownErrorText(status: number): string {
-  if (status === 400) return 'the request could not be forwarded';
-  if (status === 413) return 'the request is too large';
-  if (status === 504) return 'the application did not answer in time';
-  return 'no application server could serve the request';
 }
 
 /** A plain HTTP request's attempts: forward it, relay the reply (the driver runs the loop). */
@@ -170,7 +139,7 @@ class HttpAttempts implements AttemptRunner {
     if (outcome.responseStarted && !this.res.destroyed) this.res.destroy();
   }
 
-  /** One lb attempt on member i, with the member's own retries (§5.8). */
+  /** One lb attempt on member i, with the member's own retries (docs/load-balancing.md#member-retries). */
   async attempt(i: number, info: AttemptInfo, outcome: AttemptOutcome): Promise<void> {
     const { target, rule, fwd, body, gone } = this;
     const m = target.balancer.members[i];
@@ -204,7 +173,7 @@ class HttpAttempts implements AttemptRunner {
         outcome.kind = 'fail_status';
         outcome.status = hit;
         outcome.bytesReceived = resp.bytesReceived();
-        if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (§5.6)
+        if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (docs/load-balancing.md#member-retries)
         return;
       }
       await relay(resp, info, rule, this.res, outcome);
@@ -236,7 +205,7 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
     resp.body.discard();
     outcome.kind = 'success';
     outcome.responseStarted = true;
-    sendOwnError(res, resp.status, 'the application reported an error');
+    sendOwnReply(res, 'JKB_APP_ERROR', { status: resp.status });
     return;
   }
   const headers = relayResponseHeaders(resp.headers, info.setCookie);

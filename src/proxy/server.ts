@@ -6,15 +6,16 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Farm } from './farm.js';
-import { proxyToLb, sendOwnError, type ProxyEnv } from './forward.js';
+import { rawOwnReply, sendOwnReply, type OwnReplyCode } from '../http/own-replies.js';
+import { proxyToLb, type ProxyEnv } from './forward.js';
 import { readTarget } from './request-target.js';
 import { proxyWebSocket } from './websocket.js';
 
 /** What a client whose head Node's parser could not take gets (anything else: 400). */
-const CLIENT_ERROR_STATUS: Record<string, string> = {
+const PARSER_ERRORS: Record<string, OwnReplyCode> = {
   // The head did not arrive within --header-timeout.
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'JKB_HEAD_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'JKB_HEAD_TOO_LARGE',
 };
 
 /** Refused connections are logged at most this often (a flood must not flood the log too). */
@@ -54,15 +55,14 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
     const farm = getFarm();
     const target = readTarget(req, env.forwardUri);
     if (typeof target === 'string') {
-      sendOwnError(res, 400, target);
+      sendOwnReply(res, 'JKB_BAD_REQUEST', { detail: target });
       return;
     }
     const path = target.path;
     const rule = farm.loaded.mounts.match(path);
     const entry = rule ? farm.entries.get(rule.worker) : undefined;
     if (!rule || !entry) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      res.end('404 Not Found: no worker is mounted for this path\n');
+      sendOwnReply(res, 'JKB_NOT_MOUNTED');
       return;
     }
     if (entry.kind === 'status') {
@@ -71,7 +71,7 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
     }
     proxyToLb(entry, rule, target.url, req, res, env).catch((err: unknown) => {
       env.logger.error({ err, lb: entry.name, method: req.method }, 'request failed inside the balancer');
-      sendOwnError(res, 500, 'internal balancer error');
+      sendOwnReply(res, 'JKB_INTERNAL');
     });
   });
 
@@ -84,7 +84,7 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
       socket.destroy();
       return;
     }
-    socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(rawOwnReply(PARSER_ERRORS[err.code ?? ''] ?? 'JKB_BAD_REQUEST'));
   });
 
   return server;

@@ -17,6 +17,7 @@ import { MEMBER_BY_KEY } from '../status/attributes.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from './app.js';
 import type { Farm, StatusHandler } from './farm.js';
+import { sendOwnReply } from '../http/own-replies.js';
 import { createLogger, flushLogs } from './log.js';
 
 export interface Running {
@@ -93,8 +94,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
         const path = pathOf(req);
         if (path.endsWith('/metrics')) {
           if (metricsHere) return metrics.handle(req, res);
-          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end(`404 Not Found: status worker '${cfg.name}' has a user list, so it does not serve metrics; use --metrics-listen\n`);
+          // A status worker with a user list does not publish metrics: use --metrics-listen.
+          sendOwnReply(res, 'JKB_NOT_FOUND', { detail: 'this status worker has a user list and serves no metrics; use --metrics-listen' });
           return;
         }
         if (servePage(req, res)) return;
@@ -157,8 +158,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     metricsServer = http.createServer((req, res) => {
       if (pathOf(req) === '/metrics') metrics.handle(req, res);
       else {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('404 Not Found: metrics are served at /metrics\n');
+        sendOwnReply(res, 'JKB_NOT_FOUND', { detail: 'metrics are served at /metrics' });
       }
     });
     await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { MemberConfig } from '../config/model.js';
+import type { OutcomeKind } from '../routing/types.js';
 
 /**
  * "The client went away", as transports need it. AbortSignal has this shape; the data path passes
@@ -17,8 +18,8 @@ export interface ClientSignal {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-/** Why an attempt failed, in the vocabulary of the routing core's OutcomeKind. */
-export type TransportErrorKind = 'connect' | 'read' | 'reply_timeout' | 'protocol' | 'busy' | 'client_error' | 'too_large' | 'local';
+/** Why an attempt failed: the routing core's OutcomeKind (fail_status is the data path's own verdict). */
+export type TransportErrorKind = Exclude<OutcomeKind, 'success' | 'fail_status'>;
 
 export class TransportError extends Error {
   constructor(

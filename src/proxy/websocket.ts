@@ -13,6 +13,7 @@ import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import type { Farm, LbEntry } from './farm.js';
 import type { ProxyEnv } from './forward.js';
 import { ACTIVATION_HEADER, ROUTE_HEADER, cookieLines, forwardRequestHeaders } from './headers.js';
+import { codeForStatus, rawOwnReply, type OwnReplyCode } from '../http/own-replies.js';
 import { drive, recordRequest, type AttemptRunner } from './request-driver.js';
 import { readTarget } from './request-target.js';
 
@@ -31,21 +32,21 @@ function ownFacts(req: IncomingMessage, secure: boolean): Record<string, string>
   return facts;
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, code: OwnReplyCode, status?: number): void {
+  if (socket.writable) socket.end(rawOwnReply(code, status));
   else socket.destroy();
 }
 
 export function proxyWebSocket(farm: Farm, req: IncomingMessage, socket: Duplex, head: Buffer, env: ProxyEnv): void {
   const target = readTarget(req, env.forwardUri);
   if (typeof target === 'string') {
-    refuse(socket, 400, 'Bad Request');
+    refuse(socket, 'JKB_BAD_REQUEST');
     return;
   }
   const rule = farm.loaded.mounts.match(target.path);
   const entry = rule ? farm.entries.get(rule.worker) : undefined;
   if (!rule || !entry || entry.kind !== 'lb') {
-    refuse(socket, 404, 'Not Found');
+    refuse(socket, 'JKB_NOT_MOUNTED');
     return;
   }
   // http-proxy-3 relays req.url: the URL our forwarding mode gives.
@@ -76,7 +77,7 @@ async function upgradeThroughLb(
   let status = d.outcome.status;
   if (!d.answered) {
     status = d.status || 503;
-    if (!runner.clientGone) refuse(socket, status, status === 503 ? 'Service Unavailable' : 'Bad Gateway');
+    if (!runner.clientGone) refuse(socket, codeForStatus(status), status);
   }
   recordRequest(env, entry, r, d, { method, path, status, startedMs, clientGone: runner.clientGone });
 }

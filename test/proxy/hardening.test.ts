@@ -349,3 +349,26 @@ describe('the request log', () => {
   });
 });
 
+
+describe('our own replies', () => {
+  it('carry a stable code in X-JK-Error, on parsed requests and on raw parser refusals alike', async () => {
+    const b = await start('', { limits: { ...LIMITS, headerTimeoutMs: 300 } });
+    const notMounted = await get(b.url('/elsewhere'));
+    expect([notMounted.status, notMounted.headers['x-jk-error']]).toEqual([404, 'JKB_NOT_MOUNTED']);
+    const badPath = await raw(b.port, 'GET /app/%2e%2e/%2e%2e/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(badPath.text).toMatch(/^HTTP\/1\.1 400 [^]*x-jk-error: JKB_BAD_REQUEST/i);
+    const slowHead = await raw(b.port, 'GET /app/page HTTP/1.1\r\nHost: a\r\n', 5_000);
+    expect(slowHead.text).toMatch(/^HTTP\/1\.1 408 [^]*X-JK-Error: JKB_HEAD_TIMEOUT/);
+    const garbage = await raw(b.port, 'NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage.text).toMatch(/^HTTP\/1\.1 400 [^]*X-JK-Error: JKB_BAD_REQUEST/);
+    await backends.node1.kill();
+    await backends.node2.kill();
+    await backends.node3.kill();
+    try {
+      const none = await get(b.url('/app/page'));
+      expect([none.status, none.headers['x-jk-error']]).toEqual([503, 'JKB_NO_MEMBER']);
+    } finally {
+      for (const n of ['node1', 'node2', 'node3'] as const) await backends[n].revive();
+    }
+  });
+});

@@ -2,8 +2,8 @@
  * What the data path reports about each request, for metrics and drain tracking. The proxy calls
  * these synchronously on the hot path, so implementations must be cheap and must not throw.
  */
-import type { Balancer } from '../routing/balancer.js';
-import type { OutcomeKind } from '../routing/types.js';
+import type { Balancer } from './balancer.js';
+import type { OutcomeKind } from './types.js';
 
 export interface RequestObserver {
   /** An attempt on a member begins (in-flight +1). */
