@@ -1,9 +1,9 @@
 /**
- * Directive name tables for workers.properties (spec §1.4, §1.5, §2).
+ * Directive name tables for workers.properties (docs/directives.md).
  * mod_jk accepts a `worker.*` key when it ends in `.` + one of these names (pure suffix test).
  */
 
-/** Directives whose repeated lines replace the earlier value (§1.4 "unique"). */
+/** Directives whose repeated lines replace the earlier value (docs/directives.md#repeated-keys). */
 const UNIQUE = [
   'secret', 'reference', 'host', 'source', 'port', 'type', 'cachesize', 'connection_pool_size',
   'connection_pool_minsize', 'cache_timeout', 'connection_pool_timeout', 'connection_acquire_timeout',
@@ -22,7 +22,10 @@ const UNIQUE = [
 /** Directives whose repeated lines accumulate (joined with ','). */
 const LISTS = ['list', 'balance_workers', 'mount', 'user', 'good', 'bad', 'fail_on_status'] as const;
 
-/** mod_jk names that are honoured under a newer name (§2.6); value = the replacement. */
+/**
+ * mod_jk names that are honoured under a newer name
+ * (docs/directives.md#deprecated-and-ignored-names); value = the replacement.
+ */
 export const DEPRECATED: ReadonlyMap<string, string> = new Map([
   ['balanced_workers', 'balance_workers'],
   ['jvm_route', 'route'],
@@ -32,7 +35,10 @@ export const DEPRECATED: ReadonlyMap<string, string> = new Map([
   ['cache_timeout', 'connection_pool_timeout'],
 ]);
 
-/** Accepted for compatibility and ignored (§2.6 legacy names, plus mod_jk knobs jkbalancer has no use for). */
+/**
+ * Accepted for compatibility and ignored (docs/directives.md#deprecated-and-ignored-names, plus
+ * mod_jk knobs jkbalancer has no use for).
+ */
 export const IGNORED: ReadonlyMap<string, string> = new Map([
   ['recycle_timeout', 'deprecated in mod_jk'],
   ['local_worker', 'deprecated in mod_jk'],
@@ -99,7 +105,10 @@ export function isWorkerKey(key: string): boolean {
   return key.startsWith('worker.');
 }
 
-/** §1.5: a `worker.*` key is valid when it ends in '.' + a supported name (case-sensitive). */
+/**
+ * docs/directives.md#validation-and-bad-values: a `worker.*` key is valid when it ends in '.' + a
+ * supported name (case-sensitive).
+ */
 export function isSupportedKey(key: string): boolean {
   const last = key.lastIndexOf('.');
   return last >= 0 && SUPPORTED.has(key.slice(last + 1));
@@ -107,7 +116,10 @@ export function isSupportedKey(key: string): boolean {
 
 export type RepeatMode = 'replace' | 'accumulate' | 'join';
 
-/** How mod_jk's "duplicates" mode treats a repeated key (§1.4): a suffix test on any key. */
+/**
+ * How mod_jk's "duplicates" mode treats a repeated key (docs/directives.md#repeated-keys): a suffix
+ * test on any key.
+ */
 export function repeatModeOf(key: string): RepeatMode {
   const last = key.lastIndexOf('.');
   if (last < 0) return 'join';

@@ -1,5 +1,6 @@
 /**
- * The line format shared by workers.properties and uriworkermap.properties (spec §1.1, §1.3).
+ * The line format shared by workers.properties and uriworkermap.properties
+ * (docs/directives.md#lines-and-comments, #substitution).
  * The `ini` package cannot be used here: it loses line numbers, treats ';' as a comment start,
  * understands [sections] and quotes, none of which mod_jk does.
  */
@@ -34,9 +35,9 @@ export function readPropertyLines(text: string): RawLine[] {
 }
 
 /**
- * `$(NAME)` substitution in a value (§1.3): NAME is looked up with `lookup` (earlier properties,
- * then the environment); unresolved references stay verbatim. Not recursive: scanning resumes
- * after the inserted text.
+ * `$(NAME)` substitution in a value (docs/directives.md#substitution): NAME is looked up with
+ * `lookup` (earlier properties, then the environment); unresolved references stay verbatim. Not
+ * recursive: scanning resumes after the inserted text.
  */
 export function substitute(value: string, lookup: (name: string) => string | undefined): string {
   let start = value.indexOf('$(');

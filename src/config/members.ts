@@ -1,6 +1,6 @@
 /**
  * Building one ajp13 / http worker (an lb member or a standalone worker) from its directives
- * (spec §2.3, §2.4), with mod_jk's defaults and derived values.
+ * (docs/directives.md#member-balancing, #member-connection), with mod_jk's defaults and derived values.
  *
  * `type=http` (jkbalancer's HTTP/1.1 member) reads the same directives as ajp13, with these
  * differences: `tls=true` speaks HTTPS to the backend (default port 443, else 80; `tls` on an
@@ -30,7 +30,8 @@ function defaultPort(type: MemberType, tls: boolean): number {
 
 function readActivation(p: WorkerProps): Activation {
   if (p.has('activation')) return p.firstChar('activation', ACTIVATIONS, 'ACT', 'activation');
-  // Deprecated flags, only when activation is absent; stopped is checked first (§2.3).
+  // Deprecated flags, only when activation is absent; stopped is checked first
+  // (docs/directives.md#member-balancing).
   if (p.bool('stopped', false)) return 'STP';
   if (p.bool('disabled', false)) return 'DIS';
   return 'ACT';

@@ -43,7 +43,7 @@ export interface MemberConfig {
   /** Local address for outgoing connections ('' = any). */
   readonly source: string;
 
-  // Balancing attributes (§2.3)
+  // Balancing attributes (docs/directives.md#member-balancing)
   readonly lbfactor: number;
   readonly distance: number;
   readonly route: string;
@@ -53,7 +53,7 @@ export interface MemberConfig {
   readonly redirect: string;
   readonly activation: Activation;
 
-  // Connection attributes (§2.4)
+  // Connection attributes (docs/directives.md#member-connection)
   readonly socketTimeoutSec: number;
   readonly socketConnectTimeoutMs: number;
   readonly socketKeepalive: boolean;
@@ -128,7 +128,7 @@ export interface StatusConfig {
   readonly readOnly: boolean;
   readonly users: readonly string[];
   readonly userCaseInsensitive: boolean;
-  /** Rating masks (§6.10). */
+  /** Rating masks (docs/status-worker.md#rating). */
   readonly goodMask: number;
   readonly badMask: number;
   readonly mounts: readonly string[];
@@ -154,7 +154,10 @@ export interface WorkersConfig {
   readonly properties: readonly (readonly [string, string])[];
 }
 
-/** Per-rule overrides from uriworkermap `worker;name=value` extensions (§7.6). */
+/**
+ * Per-rule overrides from uriworkermap `worker;name=value` extensions
+ * (docs/uri-mapping.md#rule-extensions).
+ */
 export interface RuleExtensions {
   /** ms; -1 = unset. */
   readonly replyTimeoutMs: number;
@@ -190,7 +193,7 @@ export interface MountRule {
   readonly source_ref: SourceRef;
 }
 
-/** The sorted rule list plus the matcher (§7.3). */
+/** The sorted rule list plus the matcher (docs/uri-mapping.md#precedence). */
 export interface MountMap {
   readonly rules: readonly MountRule[];
   /** Normalised path → best rule, or null (no rule, or vetoed by an exclusion). */

@@ -1,5 +1,5 @@
 /**
- * The URI → worker matcher (spec §7.3). Rules are sorted once by slash count, then pattern
+ * The URI → worker matcher (docs/uri-mapping.md#precedence). Rules are sorted once by slash count, then pattern
  * length (both descending), then source; the first matching enabled, non-exclusion rule wins,
  * unless an enabled exclusion for the same worker (or '*') also matches — then nothing matches
  * (no fallback to the next rule).
@@ -17,7 +17,10 @@ function slashes(s: string): number {
   return n;
 }
 
-/** §7.3 order; Array.prototype.sort is stable, so equal rules keep their input (file) order. */
+/**
+ * The order of docs/uri-mapping.md#precedence; Array.prototype.sort is stable, so equal rules keep
+ * their input (file) order.
+ */
 export function compareRules(a: MountRule, b: MountRule): number {
   return (
     slashes(b.pattern) - slashes(a.pattern) ||
@@ -56,7 +59,7 @@ class SortedMountMap implements MountMap {
   constructor(rules: readonly MountRule[]) {
     this.rules = Object.freeze([...rules].sort(compareRules));
     this.rules.forEach((rule, rank) => {
-      if (rule.disabled) return; // §7.4: inert, kept only for display
+      if (rule.disabled) return; // inert, kept only for display (docs/uri-mapping.md#disabled-rules)
       const m = compile(rule, rank);
       if (rule.exclusion) this.exclusions.push(m);
       else if (rule.wildchar) this.wild.push(m);

@@ -1,5 +1,5 @@
 /**
- * uriworkermap.properties → MountMap (spec §7), merged with the `worker.<name>.mount` patterns
+ * uriworkermap.properties → MountMap (docs/uri-mapping.md), merged with the `worker.<name>.mount` patterns
  * of workers.properties (lowest priority, no `|` shortcut, no extensions).
  */
 import { Issues } from './issues.js';
@@ -21,7 +21,7 @@ interface PatternSpec {
   readonly exclusion: boolean;
 }
 
-/** Leading '-' (disabled) then '!' (exclusion), in that order only (§7.2). */
+/** Leading '-' (disabled) then '!' (exclusion), in that order only (docs/uri-mapping.md#patterns). */
 function readPrefixes(spec: string): PatternSpec {
   let rest = spec;
   const disabled = rest.startsWith('-');

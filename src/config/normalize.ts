@@ -1,5 +1,5 @@
 /**
- * Request-path normalisation before URI mapping (spec §7.9), run on every request.
+ * Request-path normalisation before URI mapping (docs/uri-mapping.md#path-normalisation), run on every request.
  *
  * Order: the query is cut off; path parameters (`;…` up to the next '/') are removed from every
  * segment of the raw path (a raw ';' is a delimiter, an encoded `%3B` is data — as Tomcat reads

@@ -1,6 +1,6 @@
 /**
  * The property store: every key with its effective value and the lines that contributed to it,
- * filled the way mod_jk fills its map (§1.3, §1.4).
+ * filled the way mod_jk fills its map (docs/directives.md#substitution, #repeated-keys).
  */
 import { joinSeparatorOf, repeatModeOf } from './directives.js';
 import type { Issues } from './issues.js';
@@ -24,7 +24,10 @@ export interface PropEntry {
   readonly inheritedFrom?: string;
 }
 
-/** 'duplicates': workers.properties (§1.4). 'last-wins': uriworkermap.properties (§7.1). */
+/**
+ * 'duplicates': workers.properties (docs/directives.md#repeated-keys). 'last-wins':
+ * uriworkermap.properties (docs/uri-mapping.md#file-format).
+ */
 export type RepeatPolicy = 'duplicates' | 'last-wins';
 
 export class PropertyStore {

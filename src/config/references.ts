@@ -1,7 +1,7 @@
 /**
- * `worker.X.reference=worker.Y` inheritance (spec §1.6): every `worker.Y.<d>` that X lacks is
- * copied to X; Y's own reference is resolved first (depth first). Cycles and chains deeper than
- * mod_jk's limit, and references matching no key, are errors (mod_jk refuses them too).
+ * `worker.X.reference=worker.Y` inheritance (docs/directives.md#inheritance): every `worker.Y.<d>`
+ * that X lacks is copied to X; Y's own reference is resolved first (depth first). Cycles and chains
+ * deeper than mod_jk's limit, and references matching no key, are errors (mod_jk refuses them too).
  */
 import type { Issues } from './issues.js';
 import type { PropertyStore } from './properties.js';

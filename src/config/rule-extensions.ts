@@ -1,5 +1,5 @@
 /**
- * uriworkermap rule extensions `worker;name=value;…` (spec §7.6).
+ * uriworkermap rule extensions `worker;name=value;…` (docs/uri-mapping.md#rule-extensions).
  */
 import type { LbConfig, RuleExtensions, WorkerConfig } from './model.js';
 import { parseIntLikeModJk, parseIntStrict, splitList } from './values.js';

@@ -1,5 +1,6 @@
 /**
- * Value parsers for directive values, with mod_jk's rules (spec §1.5, §1.7, §2.4, §6.10).
+ * Value parsers for directive values, with mod_jk's rules (docs/directives.md#validation-and-bad-values,
+ * #booleans, #member-connection; docs/status-worker.md#rating).
  * Pure: they return null / unknown parts and let the caller report.
  */
 import type { Activation, LbLock, LbMethod } from './model.js';
@@ -26,7 +27,10 @@ export function parseIntLikeModJk(s: string): number | null {
   return m ? scaled(m[1], m[2]) : null;
 }
 
-/** §1.7: null when the value is neither spelling (the directive's default then applies). */
+/**
+ * docs/directives.md#booleans: null when the value is neither spelling (the directive's default
+ * then applies).
+ */
 export function parseBool(s: string): boolean | null {
   const c = s[0];
   if (s.toLowerCase() === 'off' || c === 'f' || c === 'F' || c === 'n' || c === 'N' || s === '0') return false;
@@ -39,7 +43,10 @@ export function splitList(s: string): string[] {
   return s.split(/[ \t,]+/).filter((x) => x !== '');
 }
 
-/** An enumeration read by its first character (§1.5), with its canonical words for warnings. */
+/**
+ * An enumeration read by its first character (docs/directives.md#validation-and-bad-values), with
+ * its canonical words for warnings.
+ */
 export interface FirstCharEnum<T> {
   readonly byChar: Readonly<Record<string, T>>;
   readonly words: readonly string[];
@@ -82,7 +89,10 @@ export interface PingModeReading {
   readonly unknown: string;
 }
 
-/** ping_mode letters (§2.4): C connect, P prepost, I interval, A all; any case, concatenated. */
+/**
+ * ping_mode letters (docs/directives.md#member-connection): C connect, P prepost, I interval, A
+ * all; any case, concatenated.
+ */
 export function parsePingMode(s: string): PingModeReading {
   let connect = false;
   let prepost = false;
@@ -108,8 +118,9 @@ export const DEFAULT_GOOD_MASK = 0x0000000f;
 export const DEFAULT_BAD_MASK = 0x00ff1010;
 
 /**
- * Status `good`/`bad` token list → mask (§6.10): a token's first letter, ANDed with the first
- * letter after its first '.' if any (`a.o` ≡ `active.ok`). Unknown letters count 0.
+ * Status `good`/`bad` token list → mask (docs/status-worker.md#rating): a token's first letter,
+ * ANDed with the first letter after its first '.' if any (`a.o` ≡ `active.ok`). Unknown letters
+ * count 0.
  */
 export function parseRating(s: string): { mask: number; unknown: string[] } {
   let mask = 0;
@@ -128,7 +139,10 @@ export function parseRating(s: string): { mask: number; unknown: string[] } {
   return { mask: mask >>> 0, unknown };
 }
 
-/** Domain derived from a route: the part before its first '.', or '' if it has none (§2.3). */
+/**
+ * Domain derived from a route: the part before its first '.', or '' if it has none
+ * (docs/directives.md#member-balancing).
+ */
 export function domainOfRoute(route: string): string {
   const dot = route.indexOf('.');
   return dot < 0 ? '' : route.substring(0, dot);

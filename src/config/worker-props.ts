@@ -9,7 +9,7 @@ import type { SourceRef } from './model.js';
 import type { PropEntry, PropertyStore } from './properties.js';
 import { parseBool, parseFirstChar, parseIntLikeModJk, parseIntStrict, splitList, type FirstCharEnum } from './values.js';
 
-/** Strings mod_jk keeps in fixed 64-byte shared-memory slots (§1.5). */
+/** Strings mod_jk keeps in fixed 64-byte shared-memory slots (docs/directives.md#validation-and-bad-values). */
 export const MAX_NAME_BYTES = 63;
 
 export interface IntRule {

@@ -1,5 +1,5 @@
 /**
- * workers.properties → WorkersConfig (spec §1, §2): line reading, validation of directive names,
+ * workers.properties → WorkersConfig (docs/directives.md): line reading, validation of directive names,
  * references, and creation of the workers of worker.list with their members.
  */
 import { DEPRECATED, DIRECTIVES_BY_TYPE, IGNORED, directiveOf, isSupportedKey, workerNameOf } from './directives.js';
@@ -13,7 +13,10 @@ import { resolveReferences } from './references.js';
 import { DEFAULT_BAD_MASK, DEFAULT_GOOD_MASK, LOCKS, METHODS, parseRating } from './values.js';
 import { MAX_NAME_BYTES, WorkerProps, type ListItem } from './worker-props.js';
 
-/** mod_jk's lb defaults (§2.2): the values of an lb whose workers file says nothing. */
+/**
+ * mod_jk's lb defaults (docs/directives.md#lb-workers): the values of an lb whose workers file says
+ * nothing.
+ */
 export const LB_DEFAULTS = Object.freeze({
   stickySession: true,
   stickySessionForce: false,
@@ -68,7 +71,10 @@ export function workerMountsOf(workers: WorkersConfig): readonly WorkerMount[] {
 
 const SUPPORTED_TYPES = 'lb, status, ajp13, http';
 
-/** Line-level checks (§1.5): unknown directives, dotted names, deprecated and ignored names. */
+/**
+ * Line-level checks (docs/directives.md#validation-and-bad-values): unknown directives, dotted
+ * names, deprecated and ignored names.
+ */
 function checkLine(key: string, ref: SourceRef, issues: Issues): boolean {
   if (!key.startsWith('worker.')) return true; // a user variable, only used by $(…)
   if (!isSupportedKey(key)) {
@@ -104,7 +110,7 @@ class Builder {
     return new WorkerProps(this.store, name, this.issues);
   }
 
-  /** Worker names: no '.', at most 63 bytes (§1.5, §1.8). */
+  /** Worker names: no '.', at most 63 bytes (docs/directives.md#worker-names). */
   checkName(item: ListItem, directive: string): void {
     if (Buffer.byteLength(item.item) > MAX_NAME_BYTES) {
       this.issues.error(item.ref, directive, `worker name '${item.item}' is longer than ${MAX_NAME_BYTES} bytes`);
@@ -231,7 +237,8 @@ class Builder {
     if ((goodMask & badMask) !== 0) {
       this.issues.warn(ref, p.key('good'), `good and bad ratings overlap (0x${(goodMask & badMask).toString(16)}); bad wins`);
     }
-    // A value starting with '-' switches the XML prefix / namespace declaration off (§2.5).
+    // A value starting with '-' switches the XML prefix / namespace declaration off
+    // (docs/directives.md#status-workers).
     const orNone = (v: string): string => (v.startsWith('-') ? '' : v);
     return Object.freeze({
       name: p.name,
@@ -311,7 +318,10 @@ class Builder {
     return config;
   }
 
-  /** `mount` only works for workers of worker.list (§1.8): say so for lb members that have one. */
+  /**
+   * `mount` only works for workers of worker.list (docs/directives.md#worker-names): say so for lb
+   * members that have one.
+   */
   warnUnusedMounts(list: string[]): void {
     const members = new Set<string>();
     for (const e of this.store.entries()) {

@@ -1,7 +1,9 @@
 /**
- * The lb worker's routing core: the retry loop of one request as a step machine (§3.5), one
- * attempt's start and end (§3.6, §5.3, §5.6), maintenance (§3.11) and the status worker's
- * management operations (§6.5, §6.7). Pure: time comes from the injected Clock, nothing here does I/O.
+ * The lb worker's routing core: the retry loop of one request as a step machine
+ * (docs/load-balancing.md#request-loop), one attempt's start and end (#one-attempt,
+ * #state-transitions, #attempt-outcomes), maintenance (#maintenance) and the status worker's
+ * management operations (docs/status-worker.md#update-codes, #reset-and-recover). Pure: time comes
+ * from the injected Clock, nothing here does I/O.
  *
  * The data path drives a request like this:
  *   const r = b.begin(view);
@@ -56,7 +58,10 @@ export const Reason = {
 /** Local-state arrays kept for reuse; more concurrent requests than this simply allocate. */
 const POOL_MAX = 256;
 
-/** Runtime settings and counters of the lb itself (§3.1); settings start from the config, the status worker may change them. */
+/**
+ * Runtime settings and counters of the lb itself (docs/load-balancing.md#runtime-data); settings
+ * start from the config, the status worker may change them.
+ */
 export class LbRuntime {
   readonly name: string;
   readonly config: LbConfig;
@@ -75,7 +80,7 @@ export class LbRuntime {
   maxBusy = 0;
   lastMaintainTime: number;
   lastResetTime: number;
-  /** Rotation start of the balanced choice (§3.8). */
+  /** Rotation start of the balanced choice (docs/load-balancing.md#balanced-choice). */
   nextOffset = 0;
 
   constructor(config: LbConfig, now: number) {
@@ -100,7 +105,7 @@ export class Balancer implements SelectionContext {
   readonly lb: LbRuntime;
   readonly members: readonly MemberRuntime[];
   readonly clock: Clock;
-  /** worker.maintain in seconds; 0 disables maintenance (§5.5). */
+  /** worker.maintain in seconds; 0 disables maintenance (docs/load-balancing.md#recovery). */
   readonly maintainSec: number;
 
   private readonly byName = new Map<string, MemberRuntime>();
@@ -131,7 +136,10 @@ export class Balancer implements SelectionContext {
     return i === undefined ? -1 : i;
   }
 
-  /** The rule's per-request activation for member i if it sets one, else the member's (§3.4). */
+  /**
+   * The rule's per-request activation for member i if it sets one, else the member's
+   * (docs/load-balancing.md#eligibility).
+   */
   effectiveActivation(r: LbRequest, i: number): ActCode {
     const o = r.overrides;
     if (o !== null) {
@@ -179,7 +187,7 @@ export class Balancer implements SelectionContext {
     return r;
   }
 
-  /** One step of the retry loop (§3.5, §3.10). */
+  /** One step of the retry loop (docs/load-balancing.md#request-loop, #retries). */
   next(r: LbRequest): Step {
     if (r.phase === Phase.DONE) return this.finish(r);
     if (r.phase === Phase.CHOSEN || r.phase === Phase.IN_FLIGHT) {
@@ -221,8 +229,9 @@ export class Balancer implements SelectionContext {
   }
 
   /**
-   * Starts the attempt on `member` that next() chose (§3.6). Returns null when the member is over its
-   * busy_limit: it is marked BUSY, the slot is used, and the caller continues with next().
+   * Starts the attempt on `member` that next() chose (docs/load-balancing.md#one-attempt). Returns
+   * null when the member is over its busy_limit: it is marked BUSY, the slot is used, and the caller
+   * continues with next().
    */
   startAttempt(r: LbRequest, member: number): AttemptInfo | null {
     if (r.phase !== Phase.CHOSEN || r.member !== member) {
@@ -265,7 +274,10 @@ export class Balancer implements SelectionContext {
     };
   }
 
-  /** Ends the attempt: counters, lb_value after-return rule, member state and recoverability (§3.6, §5.3, §5.6). */
+  /**
+   * Ends the attempt: counters, lb_value after-return rule, member state and recoverability
+   * (docs/load-balancing.md#one-attempt, #state-transitions, #attempt-outcomes).
+   */
   endAttempt(r: LbRequest, member: number, outcome: AttemptOutcome): void {
     if (r.phase !== Phase.IN_FLIGHT || r.member !== member) {
       throw new Error(`lb ${this.lb.name}: endAttempt(${member}) without a matching startAttempt`);
@@ -376,7 +388,10 @@ export class Balancer implements SelectionContext {
     return true;
   }
 
-  /** Changes the route; an empty domain is derived from the new route (§6.5 vwn). Uniqueness is not enforced, as in mod_jk. */
+  /**
+   * Changes the route; an empty domain is derived from the new route
+   * (docs/status-worker.md#update-codes, vwn). Uniqueness is not enforced, as in mod_jk.
+   */
   setRoute(i: number, route: string): boolean {
     const m = this.members[i];
     if (m.route === route) return false;
@@ -386,7 +401,10 @@ export class Balancer implements SelectionContext {
     return true;
   }
 
-  /** Status "reset" (§6.7): all members and the lb's max_busy, or only member i. */
+  /**
+   * Status "reset" (docs/status-worker.md#reset-and-recover): all members and the lb's max_busy, or
+   * only member i.
+   */
   reset(i?: number): void {
     const now = this.clock.now();
     if (i === undefined) {
@@ -398,7 +416,10 @@ export class Balancer implements SelectionContext {
     }
   }
 
-  /** Status "recover" (§6.7): an ERROR member → RECOVER at the current max lb_value. */
+  /**
+   * Status "recover" (docs/status-worker.md#reset-and-recover): an ERROR member → RECOVER at the
+   * current max lb_value.
+   */
   recover(i: number): boolean {
     const m = this.members[i];
     if (m.state !== State.ERROR) return false;
@@ -408,7 +429,10 @@ export class Balancer implements SelectionContext {
     return true;
   }
 
-  /** Runs maintenance if at least one interval passed since the last run (§3.11). */
+  /**
+   * Runs maintenance if at least one interval passed since the last run
+   * (docs/load-balancing.md#maintenance).
+   */
   maintain(): void {
     if (this.maintainSec <= 0) return;
     const lb = this.lb;
@@ -449,7 +473,10 @@ export class Balancer implements SelectionContext {
     m.lastErrorTime = now;
   }
 
-  /** §3.13: `<cookie>=.<route>;PATH=<path>;HttpOnly[;Secure]`, with the lb's cookie name and path. */
+  /**
+   * docs/load-balancing.md#stickiness-cookie: `<cookie>=.<route>;PATH=<path>;HttpOnly[;Secure]`,
+   * with the lb's cookie name and path.
+   */
   private stickinessCookie(m: MemberRuntime, secure: boolean): string {
     const cfg = this.lb.config;
     const path = cfg.sessionCookiePath === '' ? '' : ';PATH=' + cfg.sessionCookiePath;

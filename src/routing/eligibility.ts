@@ -1,4 +1,7 @@
-/** Eligibility of a member for a request (§3.4), from its request-local state and effective activation. */
+/**
+ * Eligibility of a member for a request (docs/load-balancing.md#eligibility), from its
+ * request-local state and effective activation.
+ */
 import { Act, State, type ActCode } from './types.js';
 
 /** IDLE, OK, RECOVER and FORCE take traffic; BUSY, ERROR and PROBE take none, not even sticky traffic. */

@@ -1,4 +1,4 @@
-/** lbfactor → lb_mult (§3.2): lb_mult[i] = lcm(all factors) / lbfactor[i]. */
+/** lbfactor → lb_mult (docs/load-balancing.md#weights): lb_mult[i] = lcm(all factors) / lbfactor[i]. */
 
 /**
  * Above this the exact LCM would let lb_value outgrow the 53 bits a JS number holds exactly

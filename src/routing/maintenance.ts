@@ -1,6 +1,7 @@
 /**
- * Maintenance (§3.11): lb_value decay, recovery of ERROR members after recover_time, escalation of
- * lingering local errors, idle detection; and forced recovery (§3.12).
+ * Maintenance (docs/load-balancing.md#maintenance): lb_value decay, recovery of ERROR members after
+ * recover_time, escalation of lingering local errors, idle detection; and forced recovery
+ * (docs/load-balancing.md#forced-recovery).
  */
 import type { MemberRuntime } from './member.js';
 import { Method, State, type MethodCode } from './types.js';

@@ -1,7 +1,8 @@
 /**
  * Runtime record of one lb member: the settings the status worker may change, initialised from the
- * configuration, plus the shared counters and state (§3.1). Plain fields only, so a later step can
- * move them into memory shared between worker threads, as mod_jk keeps them in shm.
+ * configuration, plus the shared counters and state (docs/load-balancing.md#runtime-data). Plain
+ * fields only, so a later step can move them into memory shared between worker threads, as mod_jk
+ * keeps them in shm.
  */
 import type { Activation, MemberConfig } from '../config/model.js';
 import { domainOfRoute } from '../config/values.js';
@@ -103,7 +104,10 @@ export class MemberRuntime {
     if (this.activation === Act.DISABLED) this.disabledSince = now;
   }
 
-  /** Status "reset" for this member (§6.7): state IDLE, error times, counters and lb_value zeroed. */
+  /**
+   * Status "reset" for this member (docs/status-worker.md#reset-and-recover): state IDLE, error
+   * times, counters and lb_value zeroed.
+   */
   resetCounters(now: number): void {
     this.state = State.IDLE;
     this.lbValue = 0;

@@ -1,10 +1,11 @@
 /**
- * What the client gets from an attempt's outcome, and whether the request may fail over (§5.6).
- * Pure functions; the member-state effects live in the Balancer.
+ * What the client gets from an attempt's outcome, and whether the request may fail over
+ * (docs/load-balancing.md#attempt-outcomes). Pure functions; the member-state effects live in the
+ * Balancer.
  */
 import type { AttemptOutcome } from './types.js';
 
-/** recovery_options bits (§2.4). */
+/** recovery_options bits (docs/directives.md#member-connection). */
 export const Recovery = {
   /** No failover when the backend failed after receiving the request, before the response head. */
   ABORT_AFTER_REQUEST: 1,

@@ -1,7 +1,7 @@
 /**
- * Per-request state of one pass through the lb retry loop (§3.5). The request-local copy of the
- * members' states lives in a typed array borrowed from the Balancer's pool and handed back when the
- * loop reports 'done', so a request allocates no arrays of its own.
+ * Per-request state of one pass through the lb retry loop (docs/load-balancing.md#request-loop).
+ * The request-local copy of the members' states lives in a typed array borrowed from the Balancer's
+ * pool and handed back when the loop reports 'done', so a request allocates no arrays of its own.
  */
 import type { RoutePath } from './types.js';
 
@@ -32,9 +32,9 @@ export class LbRequest {
   path: RoutePath = 'balanced';
   /** Route forwarded with the current attempt: the domain after a domain match, else the member's route. */
   route = '';
-  /** Attempt slots used in the current round (§3.10). */
+  /** Attempt slots used in the current round (docs/load-balancing.md#retries). */
   attempts = 0;
-  /** Status the client gets if the loop ends now (§5.6). */
+  /** Status the client gets if the loop ends now (docs/load-balancing.md#attempt-outcomes). */
   lastStatus = 503;
   /** Why the last attempt failed over / why no member was found; '' if nothing went wrong. */
   reason = '';
@@ -43,7 +43,7 @@ export class LbRequest {
   member = -1;
   /** Completed rounds (lb retries). */
   round = 0;
-  /** The once-per-request forced recovery (§3.12) has run. */
+  /** The once-per-request forced recovery (docs/load-balancing.md#forced-recovery) has run. */
   forced = false;
   /** It brought at least one member back: later non-sticky choices report path 'forced'. */
   forcedSome = false;
@@ -51,7 +51,10 @@ export class LbRequest {
   recoverable = true;
   phase: PhaseCode = Phase.SELECT;
 
-  /** Request-local member states (§3.4); borrowed from the Balancer's pool until 'done'. */
+  /**
+   * Request-local member states (docs/load-balancing.md#eligibility); borrowed from the Balancer's
+   * pool until 'done'.
+   */
   local: Uint8Array = NO_STATES;
   /** Per-request activation overrides from the rule (-1 = none), or null; shared per rule, never written. */
   overrides: Int8Array | null = null;

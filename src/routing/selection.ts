@@ -1,7 +1,7 @@
 /**
- * Member selection (§3.7, §3.8): session routes, domains, redirects, balanced choice and the
- * hot-standby failover. Reads the request-local states and effective activations; writes only the
- * request's sticky/path/route/stickyId and the lb's rotation offset.
+ * Member selection (docs/load-balancing.md#member-choice): session routes, domains, redirects,
+ * balanced choice and the hot-standby failover. Reads the request-local states and effective
+ * activations; writes only the request's sticky/path/route/stickyId and the lb's rotation offset.
  */
 import type { LbRequest } from './request.js';
 import type { MemberRuntime } from './member.js';
@@ -22,7 +22,10 @@ export const NO_MEMBER = -1;
 /** selectMember refused to balance a request whose session routes cannot be served (sticky_session_force). */
 export const FORCE_REFUSED = -2;
 
-/** Chooses the member for the next attempt (§3.7): an index, NO_MEMBER or FORCE_REFUSED. */
+/**
+ * Chooses the member for the next attempt (docs/load-balancing.md#member-choice): an index,
+ * NO_MEMBER or FORCE_REFUSED.
+ */
 export function selectMember(ctx: SelectionContext, r: LbRequest): number {
   r.sticky = false;
   r.stickyId = null;
@@ -123,8 +126,9 @@ function findBySessionRoute(ctx: SelectionContext, r: LbRequest, route: string):
 }
 
 /**
- * Balanced choice (§3.8): lowest distance, then lowest lb_value, ties by rotation from next_offset.
- * Stateless requests ignore lb_value (pure round-robin within the lowest distance).
+ * Balanced choice (docs/load-balancing.md#balanced-choice): lowest distance, then lowest lb_value,
+ * ties by rotation from next_offset. Stateless requests ignore lb_value (pure round-robin within
+ * the lowest distance).
  */
 function findBestByValue(ctx: SelectionContext, r: LbRequest): number {
   const members = ctx.members;
@@ -151,7 +155,10 @@ function findBestByValue(ctx: SelectionContext, r: LbRequest): number {
   return cand;
 }
 
-/** Hot standby (§3.8): the redirect of the first member that has one, resolved like a session route. */
+/**
+ * Hot standby (docs/load-balancing.md#redirects-and-hot-standby): the redirect of the first member
+ * that has one, resolved like a session route.
+ */
 function findFailoverMember(ctx: SelectionContext, r: LbRequest): number {
   const members = ctx.members;
   for (let i = 0; i < members.length; i++) {

@@ -1,10 +1,11 @@
 /**
- * Session id extraction (§4.1–4.4): the path parameter wins and shuts cookies out; otherwise every
- * cookie of the configured name, across all Cookie headers, joined with ';'. Scans with indexOf and
- * char codes only, so a request allocates nothing here beyond the id string it returns.
+ * Session id extraction (docs/load-balancing.md#session-ids): the path parameter wins and shuts
+ * cookies out; otherwise every cookie of the configured name, across all Cookie headers, joined
+ * with ';'. Scans with indexOf and char codes only, so a request allocates nothing here beyond the
+ * id string it returns.
  *
- * Deliberately not replicated (App. B): mod_jk's in-place split and its reads past the end of the
- * URI / header for a trailing `name=`.
+ * Deliberately not replicated (docs/README.md#mod_jk-quirks-not-reproduced): mod_jk's in-place
+ * split and its reads past the end of the URI / header for a trailing `name=`.
  */
 
 const EQ = 0x3d; // =
@@ -90,8 +91,9 @@ export function cookieSessionIds(headers: readonly string[], name: string): stri
 }
 
 /**
- * The request's session id string (§4.1), or null for "no session": absent, or empty.
- * Callers skip this entirely when sticky_session is off or the rule says sticky_ignore.
+ * The request's session id string (docs/load-balancing.md#session-ids), or null for "no session":
+ * absent, or empty. Callers skip this entirely when sticky_session is off or the rule says
+ * sticky_ignore.
  */
 export function extractSessionId(
   path: string,

@@ -8,7 +8,7 @@
  */
 import type { RuleExtensions } from '../config/model.js';
 
-/** Member states (§5.1). Numeric order is relied upon. */
+/** Member states (docs/load-balancing.md#states). Numeric order is relied upon. */
 export const State = {
   IDLE: 0,
   OK: 1,
@@ -90,13 +90,16 @@ export interface AttemptOutcome {
   bytesReceived: number;
 }
 
-/** One step of the lb retry loop (§3.5). */
+/** One step of the lb retry loop (docs/load-balancing.md#request-loop). */
 export type Step =
   | { readonly kind: 'attempt'; readonly member: number }
   | { readonly kind: 'wait'; readonly ms: number }
   | { readonly kind: 'done'; readonly status: number; readonly reason: string };
 
-/** Per-attempt facts the data path forwards to the backend (§3.13, §3.14). */
+/**
+ * Per-attempt facts the data path forwards to the backend (docs/load-balancing.md#stickiness-cookie,
+ * #forwarded-activation-and-route).
+ */
 export interface AttemptInfo {
   /** 'ACT' | 'DIS' — effective activation of the chosen member (JK_LB_ACTIVATION). */
   readonly activation: string;

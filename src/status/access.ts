@@ -1,5 +1,5 @@
 /**
- * Who may do what (§6.4 plus jkbalancer's rules):
+ * Who may do what (docs/status-worker.md#access-control plus jkbalancer's rules):
  * - `user` list non-empty: every request needs an authenticated user from the list (mod_jk).
  * - changes (edit/update/reset/recover) need valid Basic credentials when a credentials file is
  *   configured, and otherwise come only from loopback clients;

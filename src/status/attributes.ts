@@ -1,9 +1,10 @@
 /**
- * The attributes the status worker can change (jkstatus update codes, §6.5), in one table:
- * the update code, the output/persistence key, how a raw parameter is parsed and checked, how the
- * current and the workers-file values are read, and how a new value is applied to the runtime.
- * The update command, the "overrides" display and the persisted state all go through this table,
- * so a field cannot be settable in one place and forgotten in another.
+ * The attributes the status worker can change (jkstatus update codes,
+ * docs/status-worker.md#update-codes), in one table: the update code, the output/persistence key,
+ * how a raw parameter is parsed and checked, how the current and the workers-file values are read,
+ * and how a new value is applied to the runtime. The update command, the "overrides" display and
+ * the persisted state all go through this table, so a field cannot be settable in one place and
+ * forgotten in another.
  */
 import type { Balancer, LbRuntime } from '../routing/balancer.js';
 import { domainOfRoute, type MemberRuntime } from '../routing/member.js';
@@ -25,10 +26,10 @@ type ValueKind = 'int' | 'string' | 'activation' | 'bool' | 'method' | 'lock' | 
 
 /**
  * What a value must satisfy beyond its syntax: the ranges mod_jk documents for each update code
- * (§6.5), plus the two strings a member cannot work without. Integers (packet sizes after rounding
- * to 1024): `min`…`max` inclusive. Strings: whether '' is accepted (it clears a redirect or a
- * domain; an empty route or host makes every request to the member fail). Enumerations and
- * booleans: none, their syntax is their range.
+ * (docs/status-worker.md#update-codes), plus the two strings a member cannot work without. Integers
+ * (packet sizes after rounding to 1024): `min`…`max` inclusive. Strings: whether '' is accepted (it
+ * clears a redirect or a domain; an empty route or host makes every request to the member fail).
+ * Enumerations and booleans: none, their syntax is their range.
  */
 type Range = { readonly min: number; readonly max: number } | { readonly nonEmpty: boolean } | null;
 
@@ -42,7 +43,10 @@ interface AttributeBase {
 }
 
 export interface MemberAttribute extends AttributeBase {
-  /** Accepted by the "one attribute for all members" form (§6.6): all but host and port. */
+  /**
+   * Accepted by the "one attribute for all members" form
+   * (docs/status-worker.md#one-attribute-for-all-members): all but host and port.
+   */
   readonly allMembers: boolean;
   current(m: MemberRuntime): AttrValue;
   configured(m: MemberRuntime): AttrValue;
@@ -79,7 +83,8 @@ export const MEMBER_ATTRIBUTES: readonly MemberAttribute[] = [
     range: NONE,
     allMembers: true,
     current: (m) => ACT_NAMES[m.activation],
-    // A member configured with port 0 is forced to Stopped at startup (§2.3): that is its file value.
+    // A member configured with port 0 is forced to Stopped at startup
+    // (docs/directives.md#member-balancing): that is its file value.
     configured: (m) => (m.config.port === 0 ? 'STP' : m.config.activation),
   },
   memberInt('lbfactor', 'vwf', atLeast(1), 'lbfactor', (m) => m.config.lbfactor),
@@ -92,7 +97,7 @@ export const MEMBER_ATTRIBUTES: readonly MemberAttribute[] = [
     range: { nonEmpty: false },
     allMembers: true,
     current: (m) => m.domain,
-    // An empty configured domain is derived from the route at startup (§2.3).
+    // An empty configured domain is derived from the route at startup (docs/directives.md#member-balancing).
     configured: (m) => m.config.domain || domainOfRoute(m.config.route),
   },
   memberInt('distance', 'vwd', atLeast(0), 'distance', (m) => m.config.distance),
@@ -164,7 +169,10 @@ const METHOD_BY_CHAR: Record<string, string> = {
 };
 const LOCK_BY_CHAR: Record<string, string> = { o: 'Optimistic', '0': 'Optimistic', p: 'Pessimistic', '1': 'Pessimistic' };
 
-/** Boolean spellings of §1.7; anything else is refused (mod_jk would silently keep the old value). */
+/**
+ * Boolean spellings of docs/directives.md#booleans; anything else is refused (mod_jk would silently
+ * keep the old value).
+ */
 function parseBool(raw: string): boolean | null {
   const lower = raw.toLowerCase();
   const c = lower.charAt(0);
@@ -251,7 +259,8 @@ export function checkStoredValue(attr: AttributeBase, value: unknown): { ok: tru
 /**
  * Apply a new value to a member with mod_jk's side effects: an activation change resets the
  * lb_values (Balancer.setActivation), an lbfactor change recomputes all multipliers
- * (setLbFactor), a route change derives the domain when the member has none (§6.5).
+ * (setLbFactor), a route change derives the domain when the member has none
+ * (docs/status-worker.md#update-codes).
  */
 export function applyMemberAttribute(b: Balancer, m: MemberRuntime, key: string, value: AttrValue): void {
   switch (key) {

@@ -1,7 +1,8 @@
 /**
- * mime=txt and mime=prop (§6.8), with mod_jk's line layout, key names and quoting, minus the
- * Appendix B quirks: member timestamps are keyed by the member (not the balancer), error-time keys
- * have no spaces, and a standalone worker is announced as `worker.list=<name>`.
+ * mime=txt and mime=prop (docs/status-worker.md#output-formats), with mod_jk's line layout, key names and
+ * quoting, minus the quirks of docs/README.md#mod_jk-quirks-not-reproduced: member timestamps are
+ * keyed by the member (not the balancer), error-time keys have no spaces, and a standalone worker
+ * is announced as `worker.list=<name>`.
  */
 import type { StatusReport } from './report.js';
 import { datetimeText, timezoneText, unixSeconds } from './timefmt.js';

@@ -1,6 +1,7 @@
 /**
- * mime=xml (§6.8): mod_jk's layout — one attribute per line, fixed indentation, elements named with
- * the configured `ns` prefix — but with every value XML-escaped (mod_jk prints them raw).
+ * mime=xml (docs/status-worker.md#output-formats): mod_jk's layout — one attribute per line, fixed
+ * indentation, elements named with the configured `ns` prefix — but with every value XML-escaped
+ * (mod_jk prints them raw).
  */
 import type { StatusConfig } from '../config/model.js';
 import type { StatusReport } from './report.js';
@@ -19,7 +20,7 @@ function xmlName(key: string): string {
   return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
 }
 
-/** `ns`/`xmlns` values starting with '-' mean "none" (§2.5). */
+/** `ns`/`xmlns` values starting with '-' mean "none" (docs/directives.md#status-workers). */
 const optional = (v: string) => (v.startsWith('-') ? '' : v);
 
 const show = (v: Field['value']) => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));

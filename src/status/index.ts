@@ -1,5 +1,5 @@
 /**
- * The status worker (jkstatus, §6): one request handler for the URL API, its output formats
+ * The status worker (jkstatus, docs/status-worker.md): one request handler for the URL API, its output formats
  * (html, xml, txt, prop, json), live changes with persistence, and access control.
  * The data path calls `handle` for requests whose mount rule points at a status worker.
  */
@@ -129,7 +129,10 @@ async function dnsResolves(host: string): Promise<boolean> {
   }
 }
 
-/** The worker a command addresses (`w`, `sw`), after mod_jk's checks (§6.9 messages). */
+/**
+ * The worker a command addresses (`w`, `sw`), after mod_jk's checks (messages:
+ * docs/status-worker.md#results-and-messages).
+ */
 type Target =
   | { kind: 'lb'; balancer: Balancer; sw: string | undefined; members: MemberRuntime[] }
   | { kind: 'ajp'; config: StandaloneConfig }
@@ -181,7 +184,7 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   const q = url.indexOf('?');
   const path = linkPath(q < 0 ? url : url.slice(0, q));
   if (path === null) {
-    // The one case mod_jk answers with an HTTP error (§6.1).
+    // The one case mod_jk answers with an HTTP error (docs/status-worker.md#requests).
     res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
     res.end('Error during parsing of URI\n');
     return;
@@ -231,7 +234,8 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   };
   const refuse = (message: string): Promise<void> => answer(200, message);
 
-  // Order of checks (§6.9): access → parsing → read-only → change gating → command → mime → worker.
+  // Order of checks (docs/status-worker.md#results-and-messages): access → parsing → read-only →
+  // change gating → command → mime → worker.
   if (needUser) {
     if (!ctx.credentials) {
       ctx.logger.warn({}, `status worker '${cfg.name}' has a user list but no credentials file is configured`);
@@ -412,7 +416,7 @@ async function send(
     ...partial,
   };
   let body: string;
-  // An unknown mime is answered in properties syntax, as mod_jk does (§6.2).
+  // An unknown mime is answered in properties syntax, as mod_jk does (docs/status-worker.md#parameters).
   const format = mime ?? 'prop';
   switch (format) {
     case 'xml': body = formatXml(report, cfg); break;

@@ -1,6 +1,7 @@
 /**
  * The path every link and form of the classic HTML page points at: the request path as the
- * listener normalised it to find the status worker's mount (§7.9), re-encoded segment by segment.
+ * listener normalised it to find the status worker's mount
+ * (docs/uri-mapping.md#path-normalisation), re-encoded segment by segment.
  *
  * Never the raw request path: `//evil.example/..;/jkstatus` matches the `/jkstatus` mount, but
  * echoed as it came it turns every link into a protocol-relative URL to another host

@@ -1,5 +1,5 @@
 /**
- * jkstatus query-string parsing (§6.1), stricter than mod_jk where mod_jk is unsafe:
+ * jkstatus query-string parsing (docs/status-worker.md#requests), stricter than mod_jk where mod_jk is unsafe:
  * keys are taken raw, values percent-decoded with '+' → space, and `<>?"` in values replaced by '@'
  * (mod_jk's XSS guard, kept so such characters can never be set). Unlike mod_jk, a repeated key, an
  * over-long value or too many parameters make the whole request fail instead of "last one wins" or

@@ -1,5 +1,6 @@
 /**
- * Persistence of live changes made through the status worker (mod_jk loses them on restart, §6.7).
+ * Persistence of live changes made through the status worker (mod_jk loses them on restart,
+ * docs/status-worker.md#reset-and-recover).
  *
  * The state file holds, per balancer and member, only the fields that differ from the workers file:
  * `{ value, config }` — the value set at runtime and the workers-file value it replaced. When the

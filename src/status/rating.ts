@@ -1,4 +1,4 @@
-/** good / degraded / bad rating of a member from its activation and state (§6.10). */
+/** good / degraded / bad rating of a member from its activation and state (docs/status-worker.md#rating). */
 import { Act, State, type ActCode, type StateCode } from '../routing/types.js';
 
 const ACTIVATION_MASK: Record<ActCode, number> = {

@@ -6,7 +6,10 @@ export type Command = (typeof COMMANDS)[number];
 export const MIMES = ['html', 'xml', 'txt', 'prop', 'json'] as const;
 export type Mime = (typeof MIMES)[number];
 
-/** Commands that change state or show a change form: refused in read-only mode (§6.3). */
+/**
+ * Commands that change state or show a change form: refused in read-only mode
+ * (docs/status-worker.md#commands).
+ */
 export const CHANGE_COMMANDS: ReadonlySet<Command> = new Set(['edit', 'update', 'reset', 'recover']);
 /**
  * The change commands that act: they must also come from this site and be addressed to this

@@ -1,4 +1,7 @@
-/** Time formats of the status output (§6.8): local time, as mod_jk prints it with strftime. */
+/**
+ * Time formats of the status output (docs/status-worker.md#output-formats): local time, as mod_jk
+ * prints it with strftime.
+ */
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 

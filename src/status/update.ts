@@ -1,10 +1,10 @@
 /**
- * cmd=update (§6.5, §6.6): turn the request's `v…` parameters into a checked list of assignments,
- * then apply them. Everything is validated before anything is applied — a malformed value, an
- * over-long string, a route already used by another member or an unresolvable host refuses the
- * whole request (mod_jk applies what it can and stops at the first failure), and so does a value
- * outside the range mod_jk documents (mod_jk skipped it silently). A value equal to the current
- * one is skipped.
+ * cmd=update (docs/status-worker.md#update-codes, #one-attribute-for-all-members): turn the
+ * request's `v…` parameters into a checked list of assignments, then apply them. Everything is
+ * validated before anything is applied — a malformed value, an over-long string, a route already
+ * used by another member or an unresolvable host refuses the whole request (mod_jk applies what it
+ * can and stops at the first failure), and so does a value outside the range mod_jk documents
+ * (mod_jk skipped it silently). A value equal to the current one is skipped.
  */
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
@@ -142,7 +142,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
     }
   }
 
-  // Routes must stay unique (mod_jk only checks at startup, Appendix B).
+  // Routes must stay unique (mod_jk only checks at startup, docs/README.md#mod_jk-quirks-not-reproduced).
   const finalRoute = new Map(b.members.map((m) => [m, m.route]));
   for (const a of assignments) if (a.scope === 'member' && a.attr.key === 'route') finalRoute.set(a.member, a.value as string);
   for (const a of assignments) {
@@ -153,7 +153,7 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
     }
   }
 
-  // A new host or port must resolve before it is used (§6.5 vahst/vaprt).
+  // A new host or port must resolve before it is used (docs/status-worker.md#update-codes, vahst/vaprt).
   const hosts: { member: MemberRuntime; host: string; port: number }[] = [];
   const touched = new Set<MemberRuntime>();
   for (const a of assignments) {
@@ -189,7 +189,8 @@ export function applyAssignments(b: Balancer, assignments: readonly Assignment[]
       const domainBefore = a.member.domain;
       applyMemberAttribute(b, a.member, a.attr.key, a.value);
       applied.push({ member: a.member, key: a.attr.key, old, value: a.value, config: a.attr.configured(a.member) });
-      // A route change may derive the domain (§6.5): record that too, so it is logged and persisted.
+      // A route change may derive the domain (docs/status-worker.md#update-codes): record that too,
+      // so it is logged and persisted.
       if (a.member.domain !== domainBefore) {
         applied.push({ member: a.member, key: 'domain', old: domainBefore, value: a.member.domain, config: DOMAIN.configured(a.member) });
       }

@@ -1,7 +1,8 @@
 /**
  * The data every output format prints, built once per request from the live runtime objects:
- * ordered fields with mod_jk's key names (§6.8) plus what the HTML and JSON need on top.
- * Formatters only arrange and quote these; they never read the runtime themselves.
+ * ordered fields with mod_jk's key names (docs/status-worker.md#output-formats) plus what the HTML
+ * and JSON need on top. Formatters only arrange and quote these; they never read the runtime
+ * themselves.
  */
 import type { MountMap, MountRule, StandaloneConfig } from '../config/model.js';
 import type { Balancer } from '../routing/balancer.js';
@@ -75,7 +76,10 @@ export function addressOf(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** A worker's maps are the rules whose worker is that worker or `*` (§6.8), in match order. */
+/**
+ * A worker's maps are the rules whose worker is that worker or `*`
+ * (docs/status-worker.md#output-formats), in match order.
+ */
 export function rulesFor(worker: string, mounts: MountMap): MountRule[] {
   return mounts.rules.filter((r) => r.worker === worker || r.worker === '*');
 }
@@ -306,7 +310,10 @@ export function ajpView(c: StandaloneConfig, opts: ViewOptions): AjpView {
   return { config: c, fields, maps: opts.hideMaps ? null : maps };
 }
 
-/** txt and prop print a connection worker's `retries` before `connection_ping_interval` (§6.8). */
+/**
+ * txt and prop print a connection worker's `retries` before `connection_ping_interval`
+ * (docs/status-worker.md#output-formats).
+ */
 export function textOrder(fields: readonly Field[]): Field[] {
   const out = [...fields];
   const ping = out.findIndex((x) => x.key === 'connection_ping_interval');

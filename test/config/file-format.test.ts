@@ -1,4 +1,4 @@
-/** workers.properties line format and property rules (spec §1.1–§1.7). */
+/** workers.properties line format and property rules (docs/directives.md#file-format). */
 import { describe, expect, it } from 'vitest';
 import { readPropertyLines, substitute } from '../../src/config/lines.js';
 import { parseBool, parseIntLikeModJk, parseIntStrict } from '../../src/config/values.js';
@@ -8,7 +8,7 @@ function propsOf(text: string, env: NodeJS.ProcessEnv = {}): Map<string, string>
   return new Map(parse(text, { env }).workers.properties.map(([k, v]) => [k, v]));
 }
 
-describe('lines (§1.1)', () => {
+describe('lines (docs/directives.md#lines-and-comments)', () => {
   it.each([
     ['a=b', [['a', 'b']]],
     ['  a  =  b  ', [['a', 'b']]],
@@ -38,7 +38,7 @@ describe('lines (§1.1)', () => {
   });
 });
 
-describe('$(NAME) substitution (§1.3)', () => {
+describe('$(NAME) substitution (docs/directives.md#substitution)', () => {
   const lookup = (m: Record<string, string>) => (n: string) => m[n];
   it.each([
     ['$(a)', { a: 'x' }, 'x'],
@@ -71,7 +71,7 @@ describe('$(NAME) substitution (§1.3)', () => {
   });
 });
 
-describe('repeated keys (§1.4)', () => {
+describe('repeated keys (docs/directives.md#repeated-keys)', () => {
   it('worker.list and balance_workers accumulate over lines', () => {
     const r = parse(
       props(
@@ -119,7 +119,7 @@ describe('repeated keys (§1.4)', () => {
   });
 });
 
-describe('integers (§1.5)', () => {
+describe('integers (docs/directives.md#validation-and-bad-values)', () => {
   it.each([
     ['42', 42], ['-3', -3], ['+7', 7], ['2k', 2048], ['2K', 2048], ['1m', 1048576], ['1M', 1048576],
     ['1x', null], ['abc', null], ['', null], ['99999999999', null], ['1.5', null],
@@ -134,7 +134,7 @@ describe('integers (§1.5)', () => {
   });
 });
 
-describe('booleans (§1.7)', () => {
+describe('booleans (docs/directives.md#booleans)', () => {
   it.each([
     ['off', false], ['OFF', false], ['false', false], ['False', false], ['f', false], ['no', false], ['nope', false],
     ['N', false], ['0', false],
@@ -151,14 +151,14 @@ describe('booleans (§1.7)', () => {
   });
 });
 
-describe('comments (§1.1)', () => {
+describe('comments (docs/directives.md#lines-and-comments)', () => {
   it('# ends the value anywhere, so it cannot be part of a secret', () => {
     const text = props('worker.list=a', 'worker.a.type=ajp13', 'worker.a.secret=abc#def');
     expect(parse(text).workers.properties).toContainEqual(['worker.a.secret', 'abc']);
   });
 });
 
-describe('reference (§1.6)', () => {
+describe('reference (docs/directives.md#inheritance)', () => {
   it('copies absent keys from the template; own keys win; lists are not merged', () => {
     const text = props(
       'worker.list=lb',
@@ -204,7 +204,7 @@ describe('reference (§1.6)', () => {
   });
 });
 
-describe('deprecated and ignored names (§2.6)', () => {
+describe('deprecated and ignored names (docs/directives.md#deprecated-and-ignored-names)', () => {
   it.each([
     ['worker.lb.balanced_workers=n1,n2', 'balance_workers', (t: string) => lb(t.replace('worker.lb.balance_workers=n1,n2\n', '')).members.length, 2],
     ['worker.n1.jvm_route=r1', 'route', (t: string) => member(t, 'n1').route, 'r1'],
@@ -232,7 +232,7 @@ describe('deprecated and ignored names (§2.6)', () => {
   });
 });
 
-describe('enumerations by first character (§2.2, §2.3)', () => {
+describe('enumerations by first character (docs/directives.md#lb-workers, #member-balancing)', () => {
   it.each([
     ['R', 'Request'], ['traffic', 'Traffic'], ['b', 'Busyness'], ['3', 'Sessions'], ['Sessions', 'Sessions'], ['N', 'Next'], ['4', 'Next'],
   ])('method=%s → %s', (v, m) => expect(lb(twoMembers(`worker.lb.method=${v}`)).method).toBe(m));

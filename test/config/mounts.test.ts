@@ -1,4 +1,4 @@
-/** uriworkermap.properties and mount precedence (spec §7). */
+/** uriworkermap.properties and mount precedence (docs/uri-mapping.md). */
 import { describe, expect, it } from 'vitest';
 import { createMountMap } from '../../src/config/index.js';
 import type { MountRule } from '../../src/config/index.js';
@@ -25,7 +25,7 @@ function target(m: ReturnType<typeof map>, path: string): string | null {
   return m.match(path)?.worker ?? null;
 }
 
-describe('precedence (§7.3)', () => {
+describe('precedence (docs/uri-mapping.md#precedence)', () => {
   it('more slashes win over a longer pattern', () => {
     const m = map('/aaaaaaaaaaaaaaaa*=other', '/a/*=lb');
     expect(target(m, '/a/x')).toBe('lb');
@@ -87,7 +87,7 @@ describe('precedence (§7.3)', () => {
   });
 });
 
-describe('exclusions and disabled rules (§7.3, §7.4)', () => {
+describe('exclusions and disabled rules (docs/uri-mapping.md#precedence, #disabled-rules)', () => {
   it('an exclusion vetoes without falling back to the next rule', () => {
     const m = map('/*=other', '/app/*=lb', '!/app/*.png=lb');
     expect(target(m, '/app/x.png')).toBeNull();
@@ -112,7 +112,7 @@ describe('exclusions and disabled rules (§7.3, §7.4)', () => {
   });
 });
 
-describe('file format (§7.1, §7.2)', () => {
+describe('file format (docs/uri-mapping.md#file-format, #patterns)', () => {
   it('X|Y makes the two rules X and XY', () => {
     const m = map('/app|/*=lb');
     expect(m.rules.map((r) => r.pattern).sort()).toEqual(['/app', '/app/*']);
@@ -165,7 +165,7 @@ describe('file format (§7.1, §7.2)', () => {
   });
 });
 
-describe('rule extensions (§7.6)', () => {
+describe('rule extensions (docs/uri-mapping.md#rule-extensions)', () => {
   const ext = (value: string, lenient = false) => {
     const r = mounts(WORKERS, props(`/x=${value}`), { lenient });
     return { ext: r.mounts.rules[0]?.ext, issues: r.issues };

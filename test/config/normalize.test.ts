@@ -1,4 +1,4 @@
-/** URI normalisation before mapping (spec §7.9). */
+/** URI normalisation before mapping (docs/uri-mapping.md#path-normalisation). */
 import { describe, expect, it } from 'vitest';
 import { normalizePath } from '../../src/config/index.js';
 

@@ -1,4 +1,4 @@
-/** Defaults and derived values of the model (spec §1.8, §2). */
+/** Defaults and derived values of the model (docs/directives.md). */
 import { describe, expect, it } from 'vitest';
 import { errors, lb, member, parse, props, standalone, status, twoMembers, warnings } from './helpers.js';
 

@@ -1,4 +1,7 @@
-/** Failover paths (§3.7–3.9): domains, redirects, hot standby, distance groups, sticky_session_force, rule activations. */
+/**
+ * Failover paths (docs/load-balancing.md#member-choice): domains, redirects, hot standby, distance
+ * groups, sticky_session_force, rule activations.
+ */
 import { describe, expect, it } from 'vitest';
 import { Act, State } from '../../src/routing/types.js';
 import { balancer, decide, drive, memberConfig, OK, outcome, plain, rule, view } from './fixtures.js';
@@ -101,7 +104,7 @@ describe('distance groups', () => {
   });
 });
 
-describe('session id pieces (§4.4)', () => {
+describe('session id pieces (docs/load-balancing.md#several-ids)', () => {
   it('skips pieces without a route, however many, and takes the first piece that resolves', () => {
     const { b } = balancer([memberConfig('n1'), memberConfig('n2'), memberConfig('n3')]);
     const dotless = Array.from({ length: 500 }, (_, i) => `JSESSIONID=id${i}`).join('; ');
@@ -133,7 +136,7 @@ describe('sticky_session_force', () => {
   });
 });
 
-describe('per-request activation from rule extensions (§7.6)', () => {
+describe('per-request activation from rule extensions (docs/uri-mapping.md#rule-extensions)', () => {
   it('a rule-disabled member takes sticky but not new requests', () => {
     const { b } = balancer([memberConfig('n1'), memberConfig('n2')]);
     const r = rule({ disabled: ['n1'] });
@@ -160,7 +163,7 @@ describe('per-request activation from rule extensions (§7.6)', () => {
   });
 });
 
-describe('forwarded route and stickiness cookie per attempt (§3.13, §3.14)', () => {
+describe('forwarded route and stickiness cookie per attempt (docs/load-balancing.md#stickiness-cookie, #forwarded-activation-and-route)', () => {
   it('names the member actually attempted, also after a failover', () => {
     const { b } = balancer([memberConfig('n1', { route: 'dc1.a' }), memberConfig('n2', { route: 'dc1.b' })], { setSessionCookie: true });
     const seen: [string, string, string | null][] = [];

@@ -1,4 +1,7 @@
-/** lbfactor → lb_mult, per-method lb_value movement, decay and the balanced choice (§3.2, §3.3, §3.8, §3.11). */
+/**
+ * lbfactor → lb_mult, per-method lb_value movement, decay and the balanced choice
+ * (docs/load-balancing.md#weights, #methods, #balanced-choice, #maintenance).
+ */
 import { describe, expect, it } from 'vitest';
 import { lbMults } from '../../src/routing/lb-mult.js';
 import { Act, Method, State } from '../../src/routing/types.js';
@@ -6,7 +9,7 @@ import { balancer, decide, memberConfig, outcome, plain, rule, view } from './fi
 
 const weighted = () => [memberConfig('n1', { lbfactor: 1 }), memberConfig('n2', { lbfactor: 2 }), memberConfig('n3', { lbfactor: 3 })];
 
-describe('lb_mult (§3.2)', () => {
+describe('lb_mult (docs/load-balancing.md#weights)', () => {
   it('is lcm / lbfactor', () => {
     expect(lbMults([1, 2, 3])).toEqual([6, 3, 2]);
     expect(lbMults([4, 6])).toEqual([3, 2]);
@@ -49,7 +52,7 @@ describe('method Request with lbfactor 1/2/3', () => {
   });
 });
 
-describe('lb_value per method (§3.3)', () => {
+describe('lb_value per method (docs/load-balancing.md#methods)', () => {
   it('Sessions: only session-less, non-stateless attempts count', () => {
     const { b } = balancer(plain(2), { method: 'Sessions' }, { maintainSec: 0 });
     decide(b, view({ cookies: ['JSESSIONID=x.n1'] }));
@@ -131,7 +134,7 @@ describe('lb_value per method (§3.3)', () => {
   });
 });
 
-describe('maintenance decay and recovery (§3.11)', () => {
+describe('maintenance decay and recovery (docs/load-balancing.md#maintenance)', () => {
   it('halves once per whole elapsed interval, and only when one interval passed', () => {
     const { b, clock } = balancer(plain(2), {}, { maintainSec: 60 });
     b.members[0].lbValue = 64;

@@ -1,4 +1,4 @@
-/** Operations the status worker uses (§6.5, §6.7). */
+/** Operations the status worker uses (docs/status-worker.md#update-codes, #reset-and-recover). */
 import { describe, expect, it } from 'vitest';
 import { Act, State } from '../../src/routing/types.js';
 import { balancer, decide, memberConfig, plain, view } from './fixtures.js';

@@ -1,4 +1,7 @@
-/** Property tests over random balancers and request streams (§3.4, §3.7, §3.8). */
+/**
+ * Property tests over random balancers and request streams (docs/load-balancing.md#eligibility,
+ * #member-choice).
+ */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Activation, MemberConfig } from '../../src/config/model.js';
@@ -70,7 +73,7 @@ const op = fc.oneof(
   fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 120_000 }) }),
 );
 
-/** The §3.4 checks for a member the loop just chose. */
+/** The checks of docs/load-balancing.md#eligibility for a member the loop just chose. */
 function checkChoice(b: Balancer, r: LbRequest, i: number): void {
   const act = b.effectiveActivation(r, i);
   const state = r.local[i];

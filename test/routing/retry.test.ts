@@ -1,10 +1,10 @@
-/** The retry loop (§3.5, §3.10) and recoverability (§5.6, recovery_options). */
+/** The retry loop (docs/load-balancing.md#request-loop, #retries) and recoverability (#attempt-outcomes). */
 import { describe, expect, it } from 'vitest';
 import { outcomeRecoverable } from '../../src/routing/outcome.js';
 import { State, type OutcomeKind } from '../../src/routing/types.js';
 import { balancer, drive, hold, memberConfig, OK, outcome, plain, view } from './fixtures.js';
 
-describe('retry arithmetic (§3.10)', () => {
+describe('retry arithmetic (docs/load-balancing.md#retries)', () => {
   it('two dead members, defaults: A, B, wait, forced recovery, A, B, 503', () => {
     const { b, clock } = balancer([memberConfig('A'), memberConfig('B')]);
     const { trace, request } = drive(b, view(), () => outcome('connect'), clock);
@@ -93,7 +93,7 @@ describe('retry arithmetic (§3.10)', () => {
   });
 });
 
-describe('recovery_options (§2.4, §5.6)', () => {
+describe('recovery_options (docs/directives.md#member-connection, docs/load-balancing.md#attempt-outcomes)', () => {
   // [kind, recovery_options, method, recoverable]
   const table: [OutcomeKind, number, string, boolean][] = [
     ['read', 0, 'POST', true],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cookieSessionIds, extractSessionId, pathSessionId } from '../../src/routing/session-id.js';
 
-describe('pathSessionId (§4.2)', () => {
+describe('pathSessionId (docs/load-balancing.md#path-parameter)', () => {
   it.each([
     ['/a;jsessionid=X.n1', 'X.n1'],
     ['/a;jsessionid=X.n1?q=1', 'X.n1'],
@@ -22,7 +22,7 @@ describe('pathSessionId (§4.2)', () => {
   });
 });
 
-describe('cookieSessionIds (§4.3)', () => {
+describe('cookieSessionIds (docs/load-balancing.md#cookies)', () => {
   it.each([
     [['JSESSIONID=A.n1'], 'A.n1'],
     [['a=1; JSESSIONID=A.n1; b=2'], 'A.n1'],
@@ -45,7 +45,7 @@ describe('cookieSessionIds (§4.3)', () => {
   });
 });
 
-describe('extractSessionId (§4.1)', () => {
+describe('extractSessionId (docs/load-balancing.md#session-ids)', () => {
   it('path id wins and shuts cookies out', () => {
     expect(extractSessionId('/a;jsessionid=P.n1', ['JSESSIONID=C.n2'], ';jsessionid', 'JSESSIONID')).toBe('P.n1');
   });

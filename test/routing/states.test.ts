@@ -1,4 +1,7 @@
-/** Member states and error handling (§3.4, §5.3–5.7), forced recovery (§3.12), busy handling. */
+/**
+ * Member states and error handling (docs/load-balancing.md#eligibility, #state-transitions to
+ * #client-errors), forced recovery (#forced-recovery), busy handling.
+ */
 import { describe, expect, it } from 'vitest';
 import { usable, usableSticky } from '../../src/routing/eligibility.js';
 import { Act, State, STATE_NAMES, type ActCode, type StateCode } from '../../src/routing/types.js';
@@ -10,7 +13,7 @@ const toN1 = view({ cookies: ['JSESSIONID=s.n1'] });
 const states: StateCode[] = [State.IDLE, State.OK, State.RECOVER, State.FORCE, State.BUSY, State.ERROR, State.PROBE];
 const acts: ActCode[] = [Act.ACTIVE, Act.DISABLED, Act.STOPPED];
 
-describe('eligibility table (§3.4)', () => {
+describe('eligibility table (docs/load-balancing.md#eligibility)', () => {
   // [state, new requests usable (when ACT), sticky usable (when ACT or DIS)]
   const table: [StateCode, boolean][] = [
     [State.IDLE, true],
@@ -48,7 +51,7 @@ describe('eligibility table (§3.4)', () => {
   });
 });
 
-describe('outcomes and member state (§5.3, §5.6)', () => {
+describe('outcomes and member state (docs/load-balancing.md#state-transitions, #attempt-outcomes)', () => {
   it('success clears the error times and sets OK', () => {
     const { b, clock } = balancer(plain(2));
     b.members[0].firstErrorTime = clock.now() - 1000;
@@ -206,7 +209,7 @@ describe('busy handling', () => {
     expect(b.members.map((m) => m.state)).toEqual([State.BUSY, State.BUSY]);
   });
 
-  it('a busy outcome does not take a member out of global ERROR (§3.6: any but ERROR → BUSY)', () => {
+  it('a busy outcome does not take a member out of global ERROR (docs/load-balancing.md#one-attempt: any but ERROR → BUSY)', () => {
     const { b } = balancer([memberConfig('n1', { connectionPoolSize: 10 }), memberConfig('n2')], { errorEscalationTimeSec: 0 });
     const waiting = hold(b, toN1); // in flight on n1, will find no pool connection
     drive(b, toN1, (m) => (m === 'n1' ? outcome('connect') : OK)); // meanwhile n1 fails: global ERROR
@@ -230,7 +233,7 @@ describe('busy handling', () => {
   });
 });
 
-describe('forced recovery (§3.12)', () => {
+describe('forced recovery (docs/load-balancing.md#forced-recovery)', () => {
   it('when no member is selectable, every ERROR member becomes FORCE once per request, without using a slot', () => {
     const { b } = balancer([...plain(2), memberConfig('n3', { activation: 'STP' })]);
     b.members[0].state = State.ERROR;

@@ -1,4 +1,7 @@
-/** Every §4.6 test vector, from a fresh balancer each (all members OK/IDLE, lb_value 0, next_offset 0). */
+/**
+ * Every test vector of docs/load-balancing.md#test-vectors, from a fresh balancer each (all members
+ * OK/IDLE, lb_value 0, next_offset 0).
+ */
 import { describe, expect, it } from 'vitest';
 import type { LbConfig, MemberConfig, RuleExtensions } from '../../src/config/model.js';
 import { State, type RoutePath } from '../../src/routing/types.js';
@@ -102,7 +105,7 @@ const vectors: Vector[] = [
   },
 ];
 
-describe('§4.6 test vectors', () => {
+describe('test vectors (docs/load-balancing.md#test-vectors)', () => {
   it.each(vectors)('row $row', (vec) => {
     const { b } = balancer(members(vec.members), vec.lb ?? {});
     vec.setup?.(b);

@@ -1,4 +1,7 @@
-/** Output formats of the status worker over real HTTP: every command × every mime, shapes of §6.8. */
+/**
+ * Output formats of the status worker over real HTTP: every command × every mime, shapes of
+ * docs/status-worker.md#output-formats.
+ */
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { State } from '../../src/routing/types.js';
@@ -93,7 +96,7 @@ describe('every command in every mime', () => {
 });
 
 describe('xml', () => {
-  it('parses into the element/attribute structure of §6.8', async () => {
+  it('parses into the element/attribute structure of docs/status-worker.md#output-formats', async () => {
     const r = await h.get('mime=xml');
     expect(r.body.startsWith('<?xml version="1.0" encoding="UTF-8" ?>\n<jk:status\n  xmlns:jk="http://tomcat.apache.org">\n')).toBe(true);
     const doc = xml.parse(r.body)['jk:status'];

@@ -1,7 +1,8 @@
 /**
- * Range checks of update values (§6.5, the attribute table): a well-formed value outside the range
- * mod_jk documents is refused with type=ERROR — nothing changed, nothing persisted — and a state
- * file holding such a value (written by an older version) is reported and not restored.
+ * Range checks of update values (docs/status-worker.md#update-codes, the attribute table): a
+ * well-formed value outside the range mod_jk documents is refused with type=ERROR — nothing
+ * changed, nothing persisted — and a state file holding such a value (written by an older version)
+ * is reported and not restored.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -29,7 +29,7 @@ async function result(query: string): Promise<{ type?: string; message?: string 
 }
 const OK = { type: 'OK', message: 'Action finished' };
 
-describe('member attribute codes (§6.5)', () => {
+describe('member attribute codes (docs/status-worker.md#update-codes)', () => {
   const cases: [string, string, string, unknown][] = [
     ['vwa', 'd', 'activation', 'DIS'],
     ['vwa', '2', 'activation', 'STP'],
@@ -141,7 +141,7 @@ describe('member attribute codes (§6.5)', () => {
   });
 });
 
-describe('balancer attribute codes (§6.5)', () => {
+describe('balancer attribute codes (docs/status-worker.md#update-codes)', () => {
   const cases: [string, string, string, unknown][] = [
     ['vlr', '3', 'retries', 3],
     ['vlri', '250', 'retry_interval', 250],
@@ -171,7 +171,7 @@ describe('balancer attribute codes (§6.5)', () => {
   });
 });
 
-describe('one attribute for all members (§6.6)', () => {
+describe('one attribute for all members (docs/status-worker.md#one-attribute-for-all-members)', () => {
   it('sets val<i> per member index; a missing val leaves that member alone', async () => {
     expect(await result('cmd=update&w=lb&att=vwa&val0=d&val1=s')).toEqual(OK);
     expect(b.members.map((m) => m.activation)).toEqual([1, 2, 1]);
@@ -191,7 +191,7 @@ describe('one attribute for all members (§6.6)', () => {
   });
 });
 
-describe('reset and recover (§6.7)', () => {
+describe('reset and recover (docs/status-worker.md#reset-and-recover)', () => {
   function dirty() {
     for (const m of b.members) Object.assign(m, { state: State.ERROR, elected: 9, sessions: 8, errors: 7, lbValue: 6, transferred: 5, read: 4, maxBusy: 3, firstErrorTime: 1, lastErrorTime: 2 });
     b.lb.maxBusy = 5;
@@ -221,7 +221,7 @@ describe('reset and recover (§6.7)', () => {
   });
 });
 
-describe('errors: messages and order of checks (§6.9)', () => {
+describe('errors: messages and order of checks (docs/status-worker.md#results-and-messages)', () => {
   const cases: [string, string][] = [
     ['cmd=update', 'NULL or EMPTY worker param'],
     ['cmd=update&w=', 'NULL or EMPTY worker param'],

@@ -1,6 +1,7 @@
 /**
  * The AJP13 transport (issue 8): one per ajp13 member, with its own connection pool and CPing/CPong
- * probes (§2.4), reporting failures in the routing core's vocabulary (§5.6).
+ * probes (docs/ajp13.md), reporting failures in the routing core's vocabulary
+ * (docs/load-balancing.md#attempt-outcomes).
  */
 import type { Readable } from 'node:stream';
 import type { MemberConfig } from '../../../config/model.js';

@@ -1,8 +1,9 @@
 /**
- * The connection pool of one AJP13 member (§2.4): at most connection_pool_size connections, idle
- * ones reused most-recent-first, closed after connection_pool_timeout at maintenance (never below
- * connection_pool_minsize), probed with CPing every connection_ping_interval; a request finding every
- * connection busy waits up to connection_acquire_timeout for one, else the member is busy.
+ * The connection pool of one AJP13 member (docs/ajp13.md#connection-pool): at most
+ * connection_pool_size connections, idle ones reused most-recent-first, closed after
+ * connection_pool_timeout at maintenance (never below connection_pool_minsize), probed with CPing
+ * every connection_ping_interval; a request finding every connection busy waits up to
+ * connection_acquire_timeout for one, else the member is busy.
  */
 import type { MemberConfig } from '../../../config/model.js';
 import { TransportError, type ClientSignal } from '../../transport.js';
@@ -178,7 +179,8 @@ export class ConnectionPool {
     const timeoutMs = this.member.connectionAcquireTimeoutMs;
     const busy = (): TransportError =>
       new TransportError('busy', `all ${this.maxSize} connections to ${this.member.name} in use`, true);
-    // connection_acquire_timeout=0: one look, no wait (mod_jk would never acquire at all, Appendix B).
+    // connection_acquire_timeout=0: one look, no wait (mod_jk would never acquire at all:
+    // docs/README.md#mod_jk-quirks-not-reproduced).
     if (timeoutMs <= 0 || this.closed) return Promise.reject(busy());
     if (signal.aborted) return Promise.reject(clientGone());
     return new Promise((resolve, reject) => {
