@@ -128,7 +128,9 @@ export class Exchange implements ConnectionListener, ReplySource {
       return;
     }
     const code = (err as NodeJS.ErrnoException | null)?.code ?? '';
-    if (this.ctx.reused && this.received === 0 && !this.askedForBody && RESET_CODES.has(code)) {
+    // Reset, or closed cleanly (err null), before the container said anything: it had closed the
+    // pooled connection (keep-alive timeout) and never read this request.
+    if (this.ctx.reused && this.received === 0 && !this.askedForBody && (err === null || RESET_CODES.has(code))) {
       this.fail(new StaleConnectionError(code));
       return;
     }

@@ -109,7 +109,8 @@ class Ajp13TransportImpl implements Ajp13Transport {
   private async checkBeforeSend(conn: AjpConnection, reused: boolean): Promise<void> {
     const ping = this.member.ping;
     if (reused) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // No wait for a FIN still in flight (an event-loop turn per request): a connection the
+      // container closed under us fails before any reply byte and is retried as stale (exchange.ts).
       if (conn.broken) throw new TransportError('connect', 'pooled connection closed by the backend', true);
       if (ping.prepostTimeoutMs > 0) await conn.cping(ping.prepostTimeoutMs);
     } else if (ping.prepostTimeoutMs > 0 && ping.connectTimeoutMs <= 0) {
