@@ -1,12 +1,12 @@
 /**
  * A farm is everything built from one configuration: a Balancer and its transports per lb worker,
  * the status workers, and the mount map. A reload builds a new farm, carries the runtime state over
- * by worker and member name, and swaps it in with one assignment.
+ * by worker and member name (Balancer.carryOver, through the gate), and swaps it in with one
+ * assignment.
  */
 import { LB_DEFAULTS, type LoadedConfig } from '../config/index.js';
 import type { LbConfig, MemberConfig, StandaloneConfig, StatusConfig } from '../config/model.js';
 import { Balancer } from '../routing/balancer.js';
-import type { MemberRuntime } from '../routing/member.js';
 import type { Clock } from '../routing/types.js';
 import type { LbTarget } from './forward.js';
 import type { Transport, TransportFactory } from './transport.js';
@@ -58,7 +58,10 @@ function standaloneLb(w: StandaloneConfig): LbConfig {
   return { ...LB_DEFAULTS, name: w.name, type: 'lb', members: [w], secret: w.secret, mounts: w.mounts, source_ref: w.source_ref };
 }
 
-/** Connection settings that need a new transport when they change. */
+/**
+ * Connection settings that need a new transport when they change (of a member's live configuration,
+ * MemberRuntime.transportConfig: what its transport was built from).
+ */
 function transportKey(m: MemberConfig): string {
   return JSON.stringify([
     m.type, m.host, m.port, m.tls, m.source, m.socketTimeoutSec, m.socketConnectTimeoutMs, m.socketKeepalive,
@@ -91,15 +94,17 @@ export function buildFarm(loaded: LoadedConfig, deps: FarmDeps, previous: Farm |
     const cfg = standalone ? standaloneLb(w as StandaloneConfig) : (w as LbConfig);
     const balancer = new Balancer(cfg, { maintainSec: loaded.workers.maintainSec, clock: deps.clock });
     const prev = previous?.entries.get(name);
-    if (prev?.kind === 'lb') carryOver(prev.balancer, balancer);
-    const transports = cfg.members.map((m) => {
-      const key = `${m.name}\0${transportKey(m)}`;
+    if (prev?.kind === 'lb') balancer.carryOver(prev.balancer);
+    // Built from the live settings (carried over above), so a live change survives the reload.
+    const transports = balancer.members.map((m) => {
+      const live = m.transportConfig;
+      const key = `${m.name}\0${transportKey(live)}`;
       const old = reusable.get(key);
       if (old && !used.has(old)) {
         used.add(old);
         return old;
       }
-      return deps.transportFactory(m);
+      return deps.transportFactory(live);
     });
     const replayLimit = Math.max(MIN_REPLAY_BYTES, ...cfg.members.map((m) => m.maxPacketSize));
     entries.set(name, { kind: 'lb', name, balancer, transports, replayLimit, standalone, createTransport: deps.transportFactory });
@@ -107,51 +112,4 @@ export function buildFarm(loaded: LoadedConfig, deps: FarmDeps, previous: Farm |
   }
   const retired = previous ? previous.transports().filter((t) => !used.has(t)) : [];
   return { farm: new Farm(loaded, entries, balancers), retired };
-}
-
-/** Member settings the status worker can change at runtime. */
-const MEMBER_SETTINGS = [
-  'distance', 'domain', 'redirect', 'host', 'port', 'replyTimeoutMs', 'retries', 'retryIntervalMs', 'recoveryOptions',
-  'busyLimit', 'maxPacketSize', 'connectionPoolTimeoutSec', 'pingTimeoutMs', 'connectTimeoutMs', 'prepostTimeoutMs',
-  'connectionPingIntervalSec', 'drainIdleSec', 'drainDeadlineSec',
-] as const satisfies readonly (keyof MemberRuntime)[];
-
-/** Runtime counters and timers that survive a reload. */
-const MEMBER_RUNTIME = [
-  'state', 'firstErrorTime', 'lastErrorTime', 'electedSnapshot', 'elected', 'sessions', 'errors', 'clientErrors',
-  'replyTimeouts', 'transferred', 'read', 'maxBusy', 'maxConnected', 'lastResetTime', 'disabledSince', 'lastStickyTime',
-] as const satisfies readonly (keyof MemberRuntime)[];
-
-const LB_SETTINGS = [
-  'stickySession', 'stickySessionForce', 'method', 'lock', 'retries', 'retryIntervalMs', 'recoverTimeSec',
-  'errorEscalationTimeSec', 'maxReplyTimeouts',
-] as const;
-const LB_RUNTIME = ['maxBusy', 'lastMaintainTime', 'lastResetTime', 'nextOffset'] as const;
-
-/**
- * Copy state from the old balancer to the new one by member name. A setting changed live (it differs
- * from what the old config gave) keeps its live value; otherwise the new config's value stands.
- */
-export function carryOver(from: Balancer, to: Balancer): void {
-  const pristine = new Balancer(from.lb.config, { maintainSec: from.maintainSec, clock: from.clock });
-  const lbFrom = from.lb as unknown as Record<string, unknown>;
-  const lbPristine = pristine.lb as unknown as Record<string, unknown>;
-  const lbTo = to.lb as unknown as Record<string, unknown>;
-  for (const k of LB_SETTINGS) if (lbFrom[k] !== lbPristine[k]) lbTo[k] = lbFrom[k];
-  for (const k of LB_RUNTIME) lbTo[k] = lbFrom[k];
-
-  for (const old of from.members) {
-    const next = to.memberByName(old.name);
-    if (!next) continue;
-    const base = pristine.members[old.index];
-    const o = old as unknown as Record<string, unknown>;
-    const b = base as unknown as Record<string, unknown>;
-    const n = next as unknown as Record<string, unknown>;
-    for (const k of MEMBER_SETTINGS) if (o[k] !== b[k]) n[k] = o[k];
-    if (old.route !== base.route) to.setRoute(next.index, old.route);
-    if (old.lbfactor !== base.lbfactor) to.setLbFactor(next.index, old.lbfactor);
-    if (old.activation !== base.activation) to.setActivation(next.index, old.activation);
-    for (const k of MEMBER_RUNTIME) n[k] = o[k];
-    next.lbValue = old.lbValue;
-  }
 }

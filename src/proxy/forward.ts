@@ -183,16 +183,18 @@ class HttpAttempts implements AttemptRunner {
 }
 
 /**
- * The member's transport; rebuilt when the status worker changed its host or port (the old one
- * finishes its in-flight requests and closes).
+ * The member's transport; rebuilt from the member's live settings when a setting it is built from
+ * changed (its transport generation moved: host, port, pool and CPing timeouts, packet size). The
+ * old one finishes its in-flight requests and closes.
  */
 function transportFor(target: LbTarget, i: number): Transport {
   const m = target.balancer.members[i];
   const t = target.transports[i];
-  if (t.member.host === m.host && t.member.port === m.port) return t;
-  const next = target.createTransport({ ...t.member, host: m.host, port: m.port });
+  if (t.member.generation === m.transportGeneration) return t;
+  const next = target.createTransport(m.transportConfig);
   (target.transports as Transport[])[i] = next;
-  void t.close();
+  if (t.retire !== undefined) t.retire();
+  else void t.close();
   return next;
 }
 

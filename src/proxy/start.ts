@@ -13,7 +13,7 @@ import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { DrainRegistry, checkDrains, drainExtras } from '../routing/drain.js';
 import { StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
-import { MEMBER_BY_KEY } from '../status/attributes.js';
+import { MEMBER_BY_KEY } from '../routing/attributes.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from './app.js';
 import type { Farm, StatusHandler } from './farm.js';

@@ -116,8 +116,16 @@ export interface BackendResponse {
   readonly bytesSent: () => number;
 }
 
+/**
+ * What a transport is built from: a member's configuration with its live settings
+ * (MemberRuntime.transportConfig) and the member's transport generation they belong to. A transport
+ * built from the loaded configuration alone has no generation.
+ */
+export type TransportConfig = MemberConfig & { readonly generation?: number };
+
 export interface Transport {
-  readonly member: MemberConfig;
+  /** The configuration it was built from, as given to the factory. */
+  readonly member: TransportConfig;
   /**
    * Send one request. Resolves when the reply head arrives; rejects with TransportError when the
    * attempt fails before that. A failure on a reused pooled connection before anything of the
@@ -131,6 +139,12 @@ export interface Transport {
   maintain(nowMs: number): void;
   /** Close every connection. */
   close(): Promise<void>;
+  /**
+   * Another transport with newer settings replaces this one: keep no connection idle, let the
+   * requests in flight finish on theirs and close those afterwards. A transport without it is
+   * retired with close(), which must then behave so (undici's Pool.close does).
+   */
+  retire?(): void;
 }
 
-export type TransportFactory = (member: MemberConfig) => Transport;
+export type TransportFactory = (member: TransportConfig) => Transport;

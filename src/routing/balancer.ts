@@ -14,9 +14,11 @@
  *     b.endAttempt(r, s.member, await forward(info));     // outcome of the member's own retries
  *   }
  */
-import type { LbConfig, LbLock, LbMethod, RuleExtensions } from '../config/model.js';
+import type { LbConfig, RuleExtensions } from '../config/model.js';
 import { domainOfRoute } from '../config/values.js';
-import { MemberRuntime } from './member.js';
+import { LB_ATTRIBUTES, LB_BY_KEY, MEMBER_ATTRIBUTES, MEMBER_BY_KEY, type AttrValue, type LbAttribute, type MemberAttribute } from './attributes.js';
+import { initialLbSettings, LbRuntime, type LbSettings } from './lb-runtime.js';
+import { initialMemberSettings, MemberRuntime, type MemberSettings } from './member.js';
 import { LbRequest, Phase } from './request.js';
 import { extractSessionId } from './session-id.js';
 import { lbMults } from './lb-mult.js';
@@ -32,21 +34,12 @@ import {
   type AttemptInfo,
   type AttemptOutcome,
   type Clock,
-  type MethodCode,
   type RequestView,
   type Step,
 } from './types.js';
 
 export { LbRequest } from './request.js';
-
-const METHOD_OF: Record<LbMethod, MethodCode> = {
-  Request: Method.REQUEST,
-  Traffic: Method.TRAFFIC,
-  Busyness: Method.BUSYNESS,
-  Sessions: Method.SESSIONS,
-  Next: Method.NEXT,
-};
-const LOCK_OF: Record<LbLock, 0 | 1> = { Optimistic: 0, Pessimistic: 1 };
+export { LbRuntime } from './lb-runtime.js';
 
 /** Reasons reported in LbRequest.reason and the 'done' step besides the outcome kinds. */
 export const Reason = {
@@ -57,49 +50,6 @@ export const Reason = {
 
 /** Local-state arrays kept for reuse; more concurrent requests than this simply allocate. */
 const POOL_MAX = 256;
-
-/**
- * Runtime settings and counters of the lb itself (docs/load-balancing.md#runtime-data); settings
- * start from the config, the status worker may change them.
- */
-export class LbRuntime {
-  readonly name: string;
-  readonly config: LbConfig;
-  stickySession: boolean;
-  stickySessionForce: boolean;
-  method: MethodCode;
-  lock: 0 | 1;
-  retries: number;
-  lbRetries: number;
-  retryIntervalMs: number;
-  recoverTimeSec: number;
-  errorEscalationTimeSec: number;
-  maxReplyTimeouts: number;
-  /** Attempts in flight through this lb. */
-  busy = 0;
-  maxBusy = 0;
-  lastMaintainTime: number;
-  lastResetTime: number;
-  /** Rotation start of the balanced choice (docs/load-balancing.md#balanced-choice). */
-  nextOffset = 0;
-
-  constructor(config: LbConfig, now: number) {
-    this.name = config.name;
-    this.config = config;
-    this.stickySession = config.stickySession;
-    this.stickySessionForce = config.stickySessionForce;
-    this.method = METHOD_OF[config.method];
-    this.lock = LOCK_OF[config.lock];
-    this.retries = Math.max(1, config.retries);
-    this.lbRetries = Math.max(1, config.lbRetries);
-    this.retryIntervalMs = config.retryIntervalMs;
-    this.recoverTimeSec = Math.max(1, config.recoverTimeSec);
-    this.errorEscalationTimeSec = config.errorEscalationTimeSec;
-    this.maxReplyTimeouts = config.maxReplyTimeouts;
-    this.lastMaintainTime = now;
-    this.lastResetTime = now;
-  }
-}
 
 export class Balancer implements SelectionContext {
   readonly lb: LbRuntime;
@@ -114,13 +64,18 @@ export class Balancer implements SelectionContext {
   private readonly attemptSteps: readonly Step[];
   private readonly statePool: Uint8Array[] = [];
   private readonly overridesByRule = new WeakMap<RuleExtensions, Int8Array | null>();
+  /** The settings records, writable only here: this class is the gate (see "the gate" below). */
+  private readonly lbSettings: LbSettings;
+  private readonly memberSettings: readonly MemberSettings[];
 
   constructor(config: LbConfig, opts: { maintainSec: number; clock: Clock }) {
     const now = opts.clock.now();
     this.clock = opts.clock;
     this.maintainSec = Math.max(0, opts.maintainSec);
-    this.lb = new LbRuntime(config, now);
-    this.members = config.members.map((mc, i) => new MemberRuntime(i, mc, now));
+    this.lbSettings = initialLbSettings(config);
+    this.lb = new LbRuntime(config, this.lbSettings, now);
+    this.memberSettings = config.members.map((mc) => initialMemberSettings(mc, now));
+    this.members = config.members.map((mc, i) => new MemberRuntime(i, mc, this.memberSettings[i], now));
     for (const m of this.members) this.byName.set(m.name, m);
     this.attemptSteps = this.members.map((m) => Object.freeze({ kind: 'attempt', member: m.index }) as Step);
     this.rebuildRouteIndex();
@@ -367,39 +322,120 @@ export class Balancer implements SelectionContext {
     r.phase = Phase.SELECT;
   }
 
-  // ---------------------------------------------------------------- management (status worker)
+  // ---------------------------------------------------------------- the gate
 
-  /** Changes the activation; any change resets all lb_values (not for Busyness). */
-  setActivation(i: number, a: ActCode): boolean {
-    const m = this.members[i];
-    if (m.activation === a) return false;
-    m.activation = a;
-    m.disabledSince = a === Act.DISABLED ? this.clock.now() : 0;
-    if (this.lb.method !== Method.BUSYNESS) for (const x of this.members) x.lbValue = 0;
-    return true;
+  /*
+   * The only writer of live settings (routing/attributes.ts lists them): status updates, the state
+   * file, reload carry-over and the drain policy all come through here. Every change moves the
+   * record's generation; a change of a setting the transport is built from also moves the member's
+   * transport generation, which the data path compares before each attempt. Values are trusted:
+   * callers check them against the table's ranges first (the status worker, the state file).
+   */
+
+  /**
+   * Sets member i's attribute `key` (a key of MEMBER_ATTRIBUTES) with mod_jk's side effects: an
+   * activation change resets all lb_values (not for Busyness) and starts or ends the drain clock,
+   * an lbfactor change recomputes every lb_mult, a route change derives an empty domain from the new
+   * route (docs/status-worker.md#update-codes, vwn; uniqueness is the caller's, as in mod_jk).
+   * False when the member already had that value.
+   */
+  setMember(i: number, key: string, value: AttrValue): boolean {
+    const attr = MEMBER_BY_KEY.get(key);
+    if (attr === undefined) throw new Error(`unknown member attribute ${key}`);
+    return this.writeMember(i, attr, value);
   }
 
-  /** Changes the lbfactor (≥ 1) and recomputes every lb_mult; lb_values stay. */
+  /** Sets the lb's attribute `key` (a key of LB_ATTRIBUTES). False when it already had that value. */
+  setLb(key: string, value: AttrValue): boolean {
+    const attr = LB_BY_KEY.get(key);
+    if (attr === undefined) throw new Error(`unknown lb attribute ${key}`);
+    return this.writeLb(attr, value);
+  }
+
+  /** setMember(i, 'activation', …) by code. */
+  setActivation(i: number, a: ActCode): boolean {
+    return this.setMember(i, 'activation', ACT_NAMES[a]);
+  }
+
+  /** setMember(i, 'lbfactor', f) for an integer f ≥ 1 (lb_values stay). */
   setLbFactor(i: number, f: number): boolean {
-    const m = this.members[i];
-    if (!Number.isInteger(f) || f < 1 || m.lbfactor === f) return false;
-    m.lbfactor = f;
-    this.updateLbMults();
-    return true;
+    if (!Number.isInteger(f) || f < 1) return false;
+    return this.setMember(i, 'lbfactor', f);
+  }
+
+  /** setMember(i, 'route', route). */
+  setRoute(i: number, route: string): boolean {
+    return this.setMember(i, 'route', route);
   }
 
   /**
-   * Changes the route; an empty domain is derived from the new route
-   * (docs/status-worker.md#update-codes, vwn). Uniqueness is not enforced, as in mod_jk.
+   * Reload: take over the live state of the balancer this one replaces, member by member (by name).
+   * A setting changed live there (it differs from what that balancer's configuration gave) keeps
+   * its live value; otherwise this configuration's value stands. States and counters carry over as
+   * they are, and so does each member's transport generation: a transport the new farm takes over
+   * (same name, same settings) stays current.
    */
-  setRoute(i: number, route: string): boolean {
+  carryOver(from: Balancer): void {
+    const pristine = new Balancer(from.lb.config, { maintainSec: from.maintainSec, clock: from.clock });
+    for (const a of LB_ATTRIBUTES) {
+      const live = a.current(from.lb);
+      if (live !== a.current(pristine.lb)) this.writeLb(a, live);
+    }
+    const pairs: [MemberRuntime, MemberRuntime][] = [];
+    for (const old of from.members) {
+      const next = this.byName.get(old.name);
+      if (next === undefined) continue;
+      pairs.push([old, next]);
+      const base = pristine.members[old.index];
+      // Table order: route before domain, as a live update.
+      for (const a of MEMBER_ATTRIBUTES) {
+        const live = a.current(old);
+        if (live !== a.current(base)) this.writeMember(next.index, a, live);
+      }
+    }
+    // Counters after every setting: an activation change above resets the lb_values.
+    for (const [old, next] of pairs) {
+      const s = this.memberSettings[next.index];
+      if (next.activation === Act.DISABLED && old.activation === Act.DISABLED && old.disabledSince > 0) s.disabledSince = old.disabledSince;
+      s.generation = Math.max(s.generation, old.generation) + 1;
+      s.transportGeneration = old.transportGeneration;
+      next.takeCounters(old);
+    }
+    this.lbSettings.generation = Math.max(this.lbSettings.generation, from.lb.generation) + 1;
+    this.lb.takeCounters(from.lb);
+  }
+
+  private writeMember(i: number, attr: MemberAttribute, value: AttrValue): boolean {
     const m = this.members[i];
-    if (m.route === route) return false;
-    m.route = route;
-    if (m.domain === '') m.domain = domainOfRoute(route);
-    this.rebuildRouteIndex();
+    if (attr.current(m) === value) return false;
+    const s = this.memberSettings[i];
+    attr.write(s, value);
+    switch (attr.key) {
+      case 'activation':
+        s.disabledSince = s.activation === Act.DISABLED ? this.clock.now() : 0;
+        if (this.lb.method !== Method.BUSYNESS) for (const x of this.members) x.lbValue = 0;
+        break;
+      case 'lbfactor':
+        this.updateLbMults();
+        break;
+      case 'route':
+        if (s.domain === '') s.domain = domainOfRoute(s.route);
+        this.rebuildRouteIndex();
+        break;
+    }
+    s.generation++;
+    if (attr.applies.includes('transport')) s.transportGeneration++;
     return true;
   }
+
+  private writeLb(attr: LbAttribute, value: AttrValue): boolean {
+    if (attr.current(this.lb) === value) return false;
+    attr.write(this.lbSettings, value);
+    this.lbSettings.generation++;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- management (status worker)
 
   /**
    * Status "reset" (docs/status-worker.md#reset-and-recover): all members and the lb's max_busy, or

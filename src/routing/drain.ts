@@ -214,15 +214,15 @@ function drainDue(m: MemberRuntime, t: DrainTracker | null): { at: number; reaso
 /**
  * Applies the drain policy: every disabled member whose sticky traffic has been quiet for
  * drain_idle_time, or that has been disabled for drain_deadline, is stopped. Returns the moves so
- * the caller can log (and persist) them. Call it periodically (e.g. every second).
+ * the caller can log (and persist) them. Call it periodically (e.g. every second). The move goes
+ * through the gate (Balancer.setActivation), as a status update would.
  */
 export function checkDrains(balancer: Balancer, registry: DrainRegistry, nowMs: number): DrainMove[] {
   const moves: DrainMove[] = [];
   const trackers = registry.trackersOf(balancer);
   for (const m of balancer.members) {
     if (m.activation !== Act.DISABLED || (m.drainIdleSec <= 0 && m.drainDeadlineSec <= 0)) continue;
-    // Disabled without a known start (a runtime field set directly): the drain clock starts now.
-    if (m.disabledSince <= 0) m.disabledSince = nowMs;
+    // The drain clock (disabledSince) is the gate's: every way to Disabled starts it.
     const due = drainDue(m, trackers[m.index]);
     if (due === null || nowMs < due.at) continue;
     const afterSec = Math.round((nowMs - m.disabledSince) / 1000);

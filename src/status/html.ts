@@ -6,7 +6,8 @@
  */
 import type { StatusConfig } from '../config/model.js';
 import { ACT_NAMES, METHOD_NAMES, State } from '../routing/types.js';
-import { LOCK_NAMES, MEMBER_ATTRIBUTES, type AttrValue, type MemberAttribute, type Overrides } from './attributes.js';
+import { LOCK_NAMES, MEMBER_ATTRIBUTES, type AttrValue, type MemberAttribute } from '../routing/attributes.js';
+import type { Overrides } from './attributes.js';
 import type { StatusReport } from './report.js';
 import { datetimeHtml, secondsBetween, unixSeconds } from './timefmt.js';
 import type { AjpView, LbView, MapView, MemberView } from './view.js';
@@ -401,7 +402,7 @@ const LABELS: Record<string, string> = {
   ping_timeout: 'Ping Timeout (ms)', connect_timeout: 'Connect Timeout (ms)', prepost_timeout: 'Prepost Timeout (ms)',
   reply_timeout: 'Reply Timeout (ms)', retries: 'Retries', retry_interval: 'Retry Interval (ms)',
   connection_ping_interval: 'Connection Ping Interval (s)', recovery_options: 'Recovery Options', busy_limit: 'Busy Limit',
-  max_packet_size: 'Max Packet Size',
+  max_packet_size: 'Max Packet Size', drain_idle_time: 'Drain Idle Time (s)', drain_deadline: 'Drain Deadline (s)',
 };
 
 function select(name: string, options: readonly (readonly [string, string])[], current: string, id = name): string {

@@ -12,7 +12,7 @@ import type { MountMap, StandaloneConfig, StatusConfig, WorkersConfig } from '..
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
 import { basicCredentials, isCrossSite, isLoopback, userAllowed } from './access.js';
-import { MEMBER_BY_CODE } from './attributes.js';
+import { MEMBER_BY_CODE } from '../routing/attributes.js';
 import { AuthFailureLimit } from './auth-limit.js';
 import type { Credentials } from './credentials.js';
 import { formatJson } from './format-json.js';
@@ -370,7 +370,7 @@ async function update(
   const lbName = b.lb.name;
   for (const c of applied) {
     ctx.logger.info({ ...who, lb: lbName, member: c.member?.name ?? null, field: c.key, old: c.old, new: c.value }, 'status change');
-    if (!ctx.store) continue;
+    if (!ctx.store || !c.persisted) continue;
     if (c.member) ctx.store.recordMember(lbName, c.member.name, c.key, c.value, c.config);
     else ctx.store.recordLb(lbName, c.key, c.value, c.config);
   }

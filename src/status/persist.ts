@@ -16,8 +16,6 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Balancer } from '../routing/balancer.js';
 import {
-  applyLbAttribute,
-  applyMemberAttribute,
   checkStoredValue,
   LB_BY_KEY,
   MEMBER_ATTRIBUTES,
@@ -25,7 +23,7 @@ import {
   type AttrValue,
   type LbAttribute,
   type MemberAttribute,
-} from './attributes.js';
+} from '../routing/attributes.js';
 
 export const STATE_VERSION = 1;
 
@@ -93,7 +91,7 @@ export function parseState(text: string, path: string): { state: PersistedState;
       continue;
     }
     const saved: SavedBalancer = {
-      settings: readFields(lbRaw.settings ?? {}, lbName, (k) => LB_BY_KEY.has(k), problems),
+      settings: readFields(lbRaw.settings ?? {}, lbName, (k) => LB_BY_KEY.get(k)?.persisted === true, problems),
       members: {},
     };
     const members = isRecord(lbRaw.members) ? lbRaw.members : {};
@@ -102,7 +100,7 @@ export function parseState(text: string, path: string): { state: PersistedState;
         problems.push(`${lbName}/${memberName}: not a worker name; ignored`);
         continue;
       }
-      saved.members[memberName] = readFields(fields, `${lbName}/${memberName}`, (k) => MEMBER_BY_KEY.has(k), problems);
+      saved.members[memberName] = readFields(fields, `${lbName}/${memberName}`, (k) => MEMBER_BY_KEY.get(k)?.persisted === true, problems);
     }
     state.balancers[lbName] = saved;
   }
@@ -225,7 +223,8 @@ function restorable(attr: LbAttribute | MemberAttribute, configured: AttrValue, 
 /**
  * Re-apply saved changes to freshly built balancers (at start and after a reload). Balancers or
  * members no longer configured, values the workers file has changed since, and invalid values
- * are reported and skipped; everything else is applied with the same side effects as a live update.
+ * are reported and skipped; everything else is applied through the balancer's gate, with the same
+ * side effects as a live update.
  */
 export function applyState(state: PersistedState, balancers: ReadonlyMap<string, Balancer>, logger: StateLogger): string[] {
   const problems: string[] = [];
@@ -237,10 +236,10 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
     }
     for (const [key, entry] of Object.entries(saved.settings)) {
       const attr = LB_BY_KEY.get(key);
-      if (!attr) continue;
+      if (!attr || !attr.persisted) continue;
       const value = restorable(attr, attr.configured(b.lb), entry, `${lbName}.${key}`, problems);
       if (value !== null && attr.current(b.lb) !== value) {
-        applyLbAttribute(b.lb, key, value);
+        b.setLb(key, value);
         logger.info({ lb: lbName, field: key, value }, 'restored status change');
       }
     }
@@ -253,7 +252,7 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
       // Table order applies route before domain, as a live update does.
       for (const attr of MEMBER_ATTRIBUTES) {
         const entry = fields[attr.key];
-        if (!entry) continue;
+        if (!entry || !attr.persisted) continue;
         const where = `${lbName}/${memberName}.${attr.key}`;
         const value = restorable(attr, attr.configured(m), entry, where, problems);
         if (value === null) continue;
@@ -262,7 +261,7 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
           continue;
         }
         if (attr.current(m) !== value) {
-          applyMemberAttribute(b, m, attr.key, value);
+          b.setMember(m.index, attr.key, value);
           logger.info({ lb: lbName, member: memberName, field: attr.key, value }, 'restored status change');
         }
       }

@@ -9,8 +9,6 @@
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
 import {
-  applyLbAttribute,
-  applyMemberAttribute,
   LB_BY_CODE,
   MAX_STRING_BYTES,
   MEMBER_ATTRIBUTES,
@@ -20,7 +18,7 @@ import {
   type AttrValue,
   type LbAttribute,
   type MemberAttribute,
-} from './attributes.js';
+} from '../routing/attributes.js';
 
 /** Parameters that are not update values (every update value starts with 'v', as in mod_jk). */
 const isUpdateParam = (key: string) => key.startsWith('v');
@@ -36,6 +34,8 @@ export interface AppliedChange {
   readonly value: AttrValue;
   /** The workers-file value (for persistence). */
   readonly config: AttrValue;
+  /** The table says the change goes to the state file. */
+  readonly persisted: boolean;
 }
 
 export type Plan =
@@ -172,8 +172,9 @@ export function unresolvableMessage(host: string, port: number, member: string):
 }
 
 /**
- * Apply planned assignments in order; each is applied only if it still differs from the current
- * value when its turn comes (a route change may already have derived the domain).
+ * Apply planned assignments in order, through the balancer's gate (Balancer.setMember / setLb);
+ * each is applied only if it still differs from the current value when its turn comes (a route
+ * change may already have derived the domain).
  */
 export function applyAssignments(b: Balancer, assignments: readonly Assignment[]): AppliedChange[] {
   const applied: AppliedChange[] = [];
@@ -181,18 +182,18 @@ export function applyAssignments(b: Balancer, assignments: readonly Assignment[]
     if (a.scope === 'lb') {
       const old = a.attr.current(b.lb);
       if (old === a.value) continue;
-      applyLbAttribute(b.lb, a.attr.key, a.value);
-      applied.push({ member: null, key: a.attr.key, old, value: a.value, config: a.attr.configured(b.lb) });
+      b.setLb(a.attr.key, a.value);
+      applied.push({ member: null, key: a.attr.key, old, value: a.value, config: a.attr.configured(b.lb), persisted: a.attr.persisted });
     } else {
       const old = a.attr.current(a.member);
       if (old === a.value) continue;
       const domainBefore = a.member.domain;
-      applyMemberAttribute(b, a.member, a.attr.key, a.value);
-      applied.push({ member: a.member, key: a.attr.key, old, value: a.value, config: a.attr.configured(a.member) });
+      b.setMember(a.member.index, a.attr.key, a.value);
+      applied.push({ member: a.member, key: a.attr.key, old, value: a.value, config: a.attr.configured(a.member), persisted: a.attr.persisted });
       // A route change may derive the domain (docs/status-worker.md#update-codes): record that too,
       // so it is logged and persisted.
       if (a.member.domain !== domainBefore) {
-        applied.push({ member: a.member, key: 'domain', old: domainBefore, value: a.member.domain, config: DOMAIN.configured(a.member) });
+        applied.push({ member: a.member, key: 'domain', old: domainBefore, value: a.member.domain, config: DOMAIN.configured(a.member), persisted: DOMAIN.persisted });
       }
     }
   }

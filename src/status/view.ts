@@ -8,7 +8,8 @@ import type { MountMap, MountRule, StandaloneConfig } from '../config/model.js';
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
 import { ACT_NAMES, METHOD_NAMES, State, STATE_NAMES } from '../routing/types.js';
-import { LOCK_NAMES, lbOverrides, memberOverrides, type Overrides } from './attributes.js';
+import { LOCK_NAMES } from '../routing/attributes.js';
+import { lbOverrides, memberOverrides, type Overrides } from './attributes.js';
 import { rateMember, type Rating } from './rating.js';
 import { datetimeText, secondsBetween, timezoneText, unixSeconds } from './timefmt.js';
 

@@ -140,7 +140,7 @@ describe('drain policy', () => {
     const { b, clock, reg } = drained({ idle: 10 });
     clock.advance(3_600_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([]);
-    b.members[1].drainIdleSec = 0;
+    b.setMember(1, 'drain_idle_time', 0);
     b.setActivation(1, Act.DISABLED);
     clock.advance(3_600_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([]);
@@ -201,7 +201,7 @@ describe('drain policy', () => {
     expect(checkDrains(b, reg, clock.now())).toEqual([{ lb: 'lb', member: 'n1', reason: 'deadline', afterSec: 615 }]);
   });
 
-  it('follows settings changed at runtime (the status worker edits the member fields)', () => {
+  it('follows settings changed at runtime (through the gate, as the status worker changes them)', () => {
     const { b, clock, reg } = drained({});
     b.setActivation(0, Act.DISABLED);
     clock.advance(5_000);
@@ -212,15 +212,16 @@ describe('drain policy', () => {
       drain_deadline: 0,
       stop_in: -1,
     });
-    b.members[0].drainDeadlineSec = 8;
+    b.setMember(0, 'drain_deadline', 8);
     expect(drainInfo(b.members[0], reg.trackersOf(b)[0], clock.now()).stop_in).toBe(3);
     clock.advance(3_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([{ lb: 'lb', member: 'n1', reason: 'deadline', afterSec: 8 }]);
   });
 
-  it('starts the drain clock when a member is disabled without a known time', () => {
-    const { b, clock, reg } = drained({ idle: 10 });
-    b.members[0].activation = Act.DISABLED; // set directly, disabledSince left 0
+  it('starts the drain clock at startup for a member disabled in the workers file', () => {
+    const { b, clock } = balancer([memberConfig('n1', { drainIdleSec: 10, activation: 'DIS' }), memberConfig('n2')]);
+    const reg = new DrainRegistry();
+    expect(b.members[0].disabledSince).toBe(clock.now());
     expect(checkDrains(b, reg, clock.now())).toEqual([]);
     clock.advance(10_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([{ lb: 'lb', member: 'n1', reason: 'idle', afterSec: 10 }]);

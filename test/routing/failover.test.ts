@@ -29,9 +29,9 @@ describe('domain failover', () => {
   it('prefers the lower distance inside the domain, then the lower index on ties', () => {
     const { b } = balancer(farm());
     b.members[1].state = State.ERROR;
-    b.members[0].distance = 0;
+    b.setMember(0, 'distance', 0);
     expect(decide(b, cookie('s.dc1.zz'))!.member).toBe('a1');
-    b.members[0].distance = 1;
+    b.setMember(0, 'distance', 1);
     expect(decide(b, cookie('s.dc1.zz'))!.member).toBe('a3');
   });
 
@@ -91,7 +91,7 @@ describe('distance groups', () => {
   it('spills to the next group when the nearer one is all down, reporting path "distance"', () => {
     const { b } = balancer(groups(), {}, { maintainSec: 0 });
     b.members[0].state = State.ERROR;
-    b.members[1].activation = Act.STOPPED;
+    b.setActivation(1, Act.STOPPED);
     const d = decide(b)!;
     expect([d.member, d.path]).toEqual(['far1', 'distance']);
     expect(decide(b)!.member).toBe('far2');
@@ -125,7 +125,7 @@ describe('sticky_session_force', () => {
       [memberConfig('n1', { redirect: 'n2' }), memberConfig('n2')],
       { stickySessionForce: true },
     );
-    b.members[0].activation = Act.STOPPED;
+    b.setActivation(0, Act.STOPPED);
     const { trace } = drive(b, cookie('s.n1'), () => OK, clock);
     expect(trace).toEqual(['wait 100', 'done 503 sticky_session_force']);
   });

@@ -45,7 +45,7 @@ describe('management', () => {
     expect(decide(b, view({ cookies: ['JSESSIONID=s.dc7.node2'] }))!.member).toBe('n2');
     b.lb.nextOffset = 0;
     expect(decide(b, view({ cookies: ['JSESSIONID=s.n2'] }))!.path).toBe('balanced');
-    b.members[1].domain = 'fixed';
+    b.setMember(1, 'domain', 'fixed');
     b.setRoute(1, 'x.y');
     expect(b.members[1].domain).toBe('fixed');
     expect(b.setRoute(1, 'x.y')).toBe(false);

@@ -38,7 +38,7 @@ describe('eligibility table (docs/load-balancing.md#eligibility)', () => {
   it.each(cases)('balancer with n1 in state %s, activation %s', (state, act) => {
     const { b } = balancer(plain(2), {}, { maintainSec: 0 });
     b.members[0].state = state;
-    b.members[0].activation = act;
+    b.setActivation(0, act);
     if (state === State.BUSY) b.members[0].busy = 1; // pool full, so begin() does not release it
     const stateOk = state <= State.FORCE;
     const sticky = decide(b, view({ cookies: ['JSESSIONID=x.n1'] }))!;

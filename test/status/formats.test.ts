@@ -158,16 +158,16 @@ describe('xml', () => {
   });
 
   it('escapes values and lists runtime overrides', async () => {
-    const m = h.balancers.get('lb')!.members[0];
-    const before = m.redirect;
-    m.redirect = '<x&"y>';
+    const b = h.balancers.get('lb')!;
+    const before = b.members[0].redirect;
+    b.setMember(0, 'redirect', '<x&"y>');
     try {
       const r = await h.get('mime=xml&cmd=show&w=lb&sw=n1');
       expect(r.body).toContain('redirect="&lt;x&amp;&quot;y&gt;"');
       expect(r.body).toContain('overrides="redirect"');
       expect(xml.parse(r.body)['jk:status']['jk:balancer'][0]['jk:member'][0].redirect).toBe('<x&"y>');
     } finally {
-      m.redirect = before;
+      b.setMember(0, 'redirect', before);
     }
   });
 });
@@ -389,7 +389,7 @@ describe('html forms submit cleanly', () => {
     expect(parseProps((await h.get(`${query}&mime=prop`)).body).get('worker.result.type')).toBe('OK');
     expect(b.members[1].distance).toBe(3);
     expect(parseProps((await h.get('mime=prop')).body).get('worker.n2.overrides')).toBe('distance');
-    b.members[1].distance = 0;
+    b.setMember(1, 'distance', 0);
   });
 
   it('the balancer form can switch stickiness off', async () => {
@@ -397,7 +397,7 @@ describe('html forms submit cleanly', () => {
     const query = submit((await h.get('cmd=edit&w=lb')).body, { vls: '0' });
     expect(parseProps((await h.get(`${query}&mime=prop`)).body).get('worker.result.type')).toBe('OK');
     expect(b.lb.stickySession).toBe(false);
-    b.lb.stickySession = true;
+    b.setLb('sticky_session', true);
   });
 
   it('the all-members form sets each member', async () => {
@@ -405,7 +405,7 @@ describe('html forms submit cleanly', () => {
     const query = submit((await h.get('cmd=edit&w=lb&att=vwd')).body, { val0: '4', val2: '6' });
     expect(parseProps((await h.get(`${query}&mime=prop`)).body).get('worker.result.type')).toBe('OK');
     expect(b.members.map((m) => m.distance)).toEqual([4, 0, 6]);
-    b.members[0].distance = 0;
-    b.members[2].distance = 1;
+    b.setMember(0, 'distance', 0);
+    b.setMember(2, 'distance', 1);
   });
 });

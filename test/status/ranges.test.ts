@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES } from '../../src/status/attributes.js';
+import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES } from '../../src/routing/attributes.js';
 import { StateStore } from '../../src/status/persist.js';
 import { startFakeTomcat } from '../helpers/fake-tomcat.js';
 import { parseProps, startHarness, type Harness } from './harness.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Balancer } from '../../src/routing/balancer.js';
 import { State } from '../../src/routing/types.js';
-import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES } from '../../src/status/attributes.js';
+import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES } from '../../src/routing/attributes.js';
 import { wildcardMatcher } from '../../src/status/update.js';
 import { parseProps, startHarness, type Harness } from './harness.js';
 

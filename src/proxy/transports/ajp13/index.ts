@@ -59,6 +59,11 @@ class Ajp13TransportImpl implements Ajp13Transport {
     this.pool.close();
   }
 
+  /** Replaced by a transport with newer settings: requests in flight finish, then their connections close. */
+  retire(): void {
+    this.pool.retire();
+  }
+
   async forward(req: ForwardRequest): Promise<BackendResponse> {
     if (req.signal.aborted) throw new TransportError('client_error', 'client went away', true);
     if (this.member.port === 0) throw new TransportError('connect', `member ${this.member.name} has port 0`, true);

@@ -29,6 +29,8 @@ export class ConnectionPool {
   private slots = 0;
   private readonly inUse = new Set<AjpConnection>();
   private closed = false;
+  /** Replaced by a newer pool: connections close as their requests end (retire()). */
+  private retired = false;
   private readonly maxSize: number;
   private readonly connectOptions: ConnectOptions;
 
@@ -97,6 +99,11 @@ export class ConnectionPool {
       w.grant(conn);
       return;
     }
+    if (this.retired) {
+      conn.destroy();
+      this.slots--;
+      return;
+    }
     this.parkIdle(conn);
   }
 
@@ -113,6 +120,19 @@ export class ConnectionPool {
     const probeMs = m.ping.intervalSec * 1000;
     if (probeMs > 0 && m.ping.pingTimeoutMs > 0) {
       for (const conn of this.idle.filter((c) => nowMs - c.lastUsedMs >= probeMs)) this.probe(conn);
+    }
+  }
+
+  /**
+   * Another pool with newer settings takes the member's new requests: idle connections close now,
+   * each connection in use when its request ends (or after the requests already waiting here had it).
+   */
+  retire(): void {
+    this.retired = true;
+    for (const conn of this.idle.splice(0)) {
+      conn.onIdleBroken = null;
+      conn.destroy();
+      this.slots--;
     }
   }
 
