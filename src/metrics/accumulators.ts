@@ -8,7 +8,6 @@
  * and prune() drops the records of whatever a reload removed so its series vanish.
  */
 import type { Balancer } from '../routing/balancer.js';
-import type { DrainRegistry } from '../routing/drain.js';
 import type { OutcomeKind } from '../routing/types.js';
 import type { RequestObserver } from '../routing/observer.js';
 
@@ -81,10 +80,7 @@ const SINK_MEMBER = new MemberRecord('', '');
 export class Accumulators implements RequestObserver {
   readonly lbs = new Map<string, LbRecord>();
 
-  constructor(
-    private readonly getBalancers: () => ReadonlyMap<string, Balancer>,
-    private readonly drains: DrainRegistry,
-  ) {}
+  constructor(private readonly getBalancers: () => ReadonlyMap<string, Balancer>) {}
 
   private lbRecord(lb: string): LbRecord {
     const r = this.lbs.get(lb);
@@ -121,10 +117,6 @@ export class Accumulators implements RequestObserver {
   failover(lb: string, reason: OutcomeKind): void {
     const k = KIND_INDEX[reason];
     if (k >= 0) this.lbRecord(lb).failovers[k]++;
-  }
-
-  sticky(balancer: Balancer, member: number, sessionId: string, nowMs: number): void {
-    this.drains.trackersOf(balancer)[member].record(sessionId, nowMs);
   }
 
   requestEnd(lb: string, member: string, status: number, durationSec: number, noMember: boolean): void {

@@ -35,7 +35,7 @@ export interface Metrics {
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jkbalancer_' });
-  const acc = new Accumulators(opts.getBalancers, opts.drains);
+  const acc = new Accumulators(opts.getBalancers);
   const reloads = registerFamilies({ registry, acc, getBalancers: opts.getBalancers, drains: opts.drains, clock: opts.clock });
 
   return {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
+import { DrainRegistry } from '../routing/drain.js';
 import type { Clock } from '../routing/types.js';
 import { buildFarm, type Farm, type StatusHandler } from './farm.js';
 import { NO_OBSERVER, type RequestObserver } from '../routing/observer.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   readonly listenPort: number;
   /** What one client may hold on the listener; DEFAULT_LIMITS when absent. */
   readonly limits?: ListenerLimits;
+  /** Sticky sessions per member (drain progress); one of its own when absent. */
+  readonly drains?: DrainRegistry;
   /** How the request URI reaches members (default 'proxy', as mod_jk's ForwardURIProxy). */
   readonly forwardUri?: ForwardUriMode;
   readonly logger: Logger;
@@ -63,6 +66,7 @@ export class BalancerApp {
       observer: options.observer ?? NO_OBSERVER,
       limits: options.limits ?? DEFAULT_LIMITS,
       forwardUri: options.forwardUri ?? 'proxy',
+      drains: options.drains ?? new DrainRegistry(),
       get listenPort() {
         return self.listenPort;
       },

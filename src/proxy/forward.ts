@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { MountRule } from '../config/model.js';
 import type { Balancer } from '../routing/balancer.js';
+import type { DrainRegistry } from '../routing/drain.js';
 import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import { NO_BODY, ReplayableBody, requestBodyLength, type ClientBody } from './body.js';
 import { ClientGoneSignal } from './client-signal.js';
@@ -36,6 +37,8 @@ export interface LbTarget {
 export interface ProxyEnv {
   readonly logger: Logger;
   readonly observer: RequestObserver;
+  /** Sticky sessions per member, for drain progress and the drain policy. */
+  readonly drains: DrainRegistry;
   readonly listenPort: number;
   readonly limits: ListenerLimits;
   readonly forwardUri: ForwardUriMode;

@@ -71,7 +71,7 @@ export async function drive(target: LbTarget, r: LbRequest, runner: AttemptRunne
     const i = step.member;
     const info = balancer.startAttempt(r, i);
     if (info === null) continue; // busy_limit: the core counted it; choose again
-    if (r.stickyId !== null) env.observer.sticky(balancer, i, r.stickyId, balancer.clock.now());
+    if (r.stickyId !== null) env.drains.trackersOf(balancer)[i].record(r.stickyId, balancer.clock.now());
     const m = balancer.members[i];
     d.attempts++;
     if (failedBefore !== null) env.observer.failover(target.name, failedBefore);

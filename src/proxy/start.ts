@@ -133,6 +133,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       listenPort: options.listenPort,
       limits: options.limits,
       forwardUri: options.forwardUri,
+      drains,
       logger,
       clock,
       observer: metrics.observer,

@@ -1,8 +1,8 @@
 /**
- * What the data path reports about each request, for metrics and drain tracking. The proxy calls
+ * What the data path reports about each request, for metrics (drain tracking is not among them: the
+ * data path records sticky sessions in its DrainRegistry itself, metrics or not). The proxy calls
  * these synchronously on the hot path, so implementations must be cheap and must not throw.
  */
-import type { Balancer } from './balancer.js';
 import type { OutcomeKind } from './types.js';
 
 export interface RequestObserver {
@@ -12,8 +12,6 @@ export interface RequestObserver {
   attemptEnd(lb: string, member: string, kind: OutcomeKind, bytesSent: number, bytesReceived: number): void;
   /** The request moved on from a failed member to another choice. */
   failover(lb: string, reason: OutcomeKind): void;
-  /** A request was routed stickily to `member` by session id `sessionId` (drain progress). */
-  sticky(balancer: Balancer, member: number, sessionId: string, nowMs: number): void;
   /** The request finished. `member` is '' when no member answered (503 from us). */
   requestEnd(lb: string, member: string, status: number, durationSec: number, noMember: boolean): void;
 }
@@ -23,6 +21,5 @@ export const NO_OBSERVER: RequestObserver = {
   attemptStart() {},
   attemptEnd() {},
   failover() {},
-  sticky() {},
   requestEnd() {},
 };

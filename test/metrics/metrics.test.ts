@@ -100,7 +100,7 @@ beforeAll(async () => {
   const drains = new DrainRegistry();
   let app: TestBalancer['app'] | null = null;
   metrics = createMetrics({ getBalancers: () => app!.farm.balancers, drains, clock });
-  lb = await startBalancer(workers(true), '/app/*=lb\n/solo/*=solo\n', { observer: metrics.observer, clock });
+  lb = await startBalancer(workers(true), '/app/*=lb\n/solo/*=solo\n', { observer: metrics.observer, drains, clock });
   app = lb.app;
   scrapeServer = http.createServer((req, res) => metrics.handle(req, res));
   await new Promise<void>((r) => scrapeServer.listen(0, '127.0.0.1', () => r()));
