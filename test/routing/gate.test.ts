@@ -10,6 +10,7 @@ import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES, type AttrValue, type LbAttribute, typ
 import { Balancer } from '../../src/routing/balancer.js';
 import type { MemberRuntime } from '../../src/routing/member.js';
 import { Act, State } from '../../src/routing/types.js';
+import { applyState, STATE_VERSION, type PersistedState } from '../../src/status/persist.js';
 import { balancer, lbConfig, memberConfig, plain } from './fixtures.js';
 
 /** A valid value of `attr` other than `current`. */
@@ -141,5 +142,19 @@ describe('reload carry-over through the gate', () => {
     expect(next.members[1].activation).toBe(Act.DISABLED);
     expect(next.members[1].disabledSince).toBe(since);
     expect(next.members.map((m) => m.lbValue)).toEqual([0, 4, 7]);
+  });
+});
+
+describe('state-file restore through the gate', () => {
+  it('a restored transport setting moves the transport generation and is in the live configuration', () => {
+    const { b } = balancer(plain(2));
+    const state: PersistedState = { version: STATE_VERSION, balancers: { lb: { settings: {}, members: { n2: { prepost_timeout: { value: 1500, config: 0 } } } } } };
+    const logs: unknown[] = [];
+    expect(applyState(state, new Map([['lb', b]]), { info: (o) => logs.push(o), warn: (o) => logs.push(o) })).toEqual([]);
+    const m = b.members[1];
+    expect(m.prepostTimeoutMs).toBe(1500);
+    expect(m.transportGeneration).toBe(1);
+    expect(m.transportConfig.ping.prepostTimeoutMs).toBe(1500);
+    expect(b.members[0].transportGeneration).toBe(0);
   });
 });

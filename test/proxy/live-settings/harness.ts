@@ -169,6 +169,8 @@ export interface FakeAjp {
   readonly connections: AjpConnectionLog[];
   /** CPongs wait this long (ms) before they are sent. */
   cpongDelayMs: number;
+  /** Replies to forward requests arriving from now on wait this long (ms). */
+  replyDelayMs: number;
   cpings(): number;
   forwards(): number;
   /** Connections open now. */
@@ -234,7 +236,9 @@ export async function startFakeAjp(name: string): Promise<FakeAjp> {
           else setTimeout(() => !sock.destroyed && sock.write(CPONG), delay);
         } else if (type === 2) {
           log.packets.push('forward');
-          sock.write(helloReply(name));
+          const delay = fake.replyDelayMs;
+          if (delay <= 0) sock.write(helloReply(name));
+          else setTimeout(() => !sock.destroyed && sock.write(helloReply(name)), delay);
         } else {
           log.packets.push(`type ${type}`);
         }
@@ -246,6 +250,7 @@ export async function startFakeAjp(name: string): Promise<FakeAjp> {
     port: (server.address() as { port: number }).port,
     connections,
     cpongDelayMs: 0,
+    replyDelayMs: 0,
     cpings: () => connections.reduce((n, c) => n + c.packets.filter((p) => p === 'cping').length, 0),
     forwards: () => connections.reduce((n, c) => n + c.packets.filter((p) => p === 'forward').length, 0),
     open: () => connections.filter((c) => !c.closed).length,
