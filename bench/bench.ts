@@ -1,157 +1,75 @@
 /**
- * `npm run bench`: requests/s and latency through the balancer and directly to the backend, in one
- * run, with the ratio. Backends and balancers run as their own processes on free ports; the load
- * comes from autocannon in this process. Nothing here is asserted: it is a measurement.
+ * `npm run bench`: the cost of a proxied request, in one run on the same backends — direct, a bare
+ * undici-dispatch forwarder (forwarder.ts) and jkbalancer (started as `jkbalancer start` runs it),
+ * on static backends and on Tomcat 10 over HTTP and AJP. Columns: req/s, latency, errors and the
+ * proxy process's CPU µs per request, with its ratio to the bare forwarder's. Proxies run on one
+ * CPU, load generator and backends on the other, when taskset can pin them. Nothing is asserted:
+ * it is a measurement. `--strace` counts syscalls per request instead (syscalls.ts), `--cpu-prof`
+ * profiles the proxies (profile.ts).
  *
- *   npm run bench -- [--duration 10] [--connections 50] [--json] [--no-tomcat]
+ *   npm run bench -- [--duration 10] [--warmup 2] [--connections 50] [--repeat N] [--json] [--no-tomcat] [--strace | --cpu-prof]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { tomcatRows } from './tomcat-rows.js';
+import { parseArgs, type BenchOptions } from './args.js';
+import { loadTool } from './load.js';
+import { measureAll, type Row, type Target } from './measure.js';
+import { LOAD_CPU, PROXY_CPU, canPin, cleanup, pinSelf } from './procs.js';
+import { profileProxies } from './profile.js';
+import { staticTargets } from './static-rows.js';
+import { printSyscallTables, traceAll } from './syscalls.js';
+import { printTable } from './table.js';
+import { stopTomcats, tomcatTargets } from './tomcat-rows.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const opt = (name: string, dflt: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const duration = opt('duration', 10);
-const connections = opt('connections', 50);
-const json = flag('json');
-const children: ChildProcess[] = [];
-const tmp = mkdtempSync(join(tmpdir(), 'jkb-bench-'));
+const fixed = (n: number | null, digits = 0) => (n === null ? '–' : n.toFixed(digits));
+const times = (n: number | null) => (n === null ? '' : `${n.toFixed(2)}×`);
 
-export interface Row {
-  scenario: string;
-  target: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  baseline?: string;
-}
-
-function say(msg: string): void {
-  if (!json) process.stderr.write(`${msg}\n`);
-}
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on port ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-export function track(child: ChildProcess): ChildProcess {
-  children.push(child);
-  return child;
-}
-
-async function startBackends(routes: string[]): Promise<Record<string, number>> {
-  const child = track(spawn(process.execPath, [join(root, 'dist/bench/backend.js'), ...routes], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  const line = await new Promise<string>((resolveLine, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolveLine(buf.slice(0, nl));
-    });
-    child.once('exit', () => reject(new Error('bench backend exited')));
-  });
-  return JSON.parse(line) as Record<string, number>;
-}
-
-/** Starts `jkbalancer start` on a free port with the given workers file; returns its port. */
-export async function startBalancerProcess(name: string, workers: string, mounts = '/*=lb\n'): Promise<number> {
-  const wf = join(tmp, `${name}.workers.properties`);
-  const mf = join(tmp, `${name}.uriworkermap.properties`);
-  writeFileSync(wf, workers);
-  writeFileSync(mf, mounts);
-  const port = await freePort();
-  track(
-    spawn(process.execPath, [join(root, 'bin/jkbalancer.js'), 'start', '--workers', wf, '--mounts', mf, '--listen', `127.0.0.1:${port}`, '--no-persist'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+function printRows(rows: Row[]): void {
+  printTable(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', '× bare', 'AJP ÷ HTTP', `other on CPU ${PROXY_CPU}`],
+    rows.map((r) => [
+      r.scenario, fixed(r.rps), fixed(r.p50, 2), fixed(r.p99, 2), String(r.errors), fixed(r.cpuUsPerReq, 1), times(r.vsBare), times(r.ajpVsHttp),
+      r.otherLoadPct === null ? '–' : `${r.otherLoadPct.toFixed(0)} %`,
+    ]),
   );
-  await waitForPort(port);
-  return port;
 }
 
-export async function measure(scenario: string, target: string, url: string, headers: Record<string, string> = {}): Promise<Row> {
-  say(`  ${scenario} (${duration}s, ${connections} connections)…`);
-  // Warm-up: JIT, pools and keep-alive sockets, so the measured run compares steady states.
-  await autocannon({ url, connections, duration: 1, headers });
-  const r = await autocannon({ url, connections, duration, headers });
-  return { scenario, target, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts };
-}
-
-function printTable(rows: Row[]): void {
-  const byScenario = new Map(rows.map((r) => [r.scenario, r]));
-  const lines = [['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio']];
-  for (const r of rows) {
-    const base = r.baseline ? byScenario.get(r.baseline) : undefined;
-    const ratio = base ? `${(r.rps / base.rps).toFixed(2)} of ${base.scenario}` : '';
-    lines.push([r.scenario, String(r.rps), String(r.p50), String(r.p99), String(r.errors), ratio]);
-  }
-  const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-  for (const [i, l] of lines.entries()) {
-    console.log(l.map((cell, c) => (c === 0 || c === 5 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  }
+async function targets(o: BenchOptions, say: (msg: string) => void): Promise<Target[]> {
+  const all = await staticTargets();
+  if (o.tomcat) all.push(...(await tomcatTargets(o.connections, say)));
+  return all;
 }
 
 async function main(): Promise<void> {
-  const rows: Row[] = [];
-  say(`jkbalancer bench: node ${process.version}, ${duration}s per scenario`);
-  const ports = await startBackends(['node1', 'node2', 'node3']);
-  const workers = [
-    'worker.list=lb',
-    'worker.lb.type=lb',
-    'worker.lb.balance_workers=node1,node2,node3',
-    ...Object.entries(ports).flatMap(([n, p]) => [`worker.${n}.type=http`, `worker.${n}.host=127.0.0.1`, `worker.${n}.port=${p}`]),
-  ].join('\n');
-  const lbPort = await startBalancerProcess('http', workers);
+  const o = parseArgs(process.argv.slice(2));
+  const say = (msg: string) => {
+    if (!o.json) process.stderr.write(`${msg}\n`);
+  };
+  pinSelf();
+  const pinning = canPin
+    ? `proxy processes pinned to CPU ${PROXY_CPU}; load generator, backends and Tomcat to CPU ${LOAD_CPU} (taskset)`
+    : 'not pinned (no taskset or fewer than 2 CPUs): proxies, load and backends share the CPUs';
+  say(`jkbalancer bench: node ${process.version}, load ${loadTool}, ${o.connections} connections`);
+  say(pinning);
+  if (o.cpuProf) return profileProxies({ ...o, say });
+  const all = await targets(o, say);
 
-  rows.push(await measure('direct: one backend', 'node:http backend', `http://127.0.0.1:${ports.node1}/app/`));
-  const direct = 'direct: one backend';
-  rows.push({ ...(await measure('balancer: session-less', '3 backends', `http://127.0.0.1:${lbPort}/app/`)), baseline: direct });
-  rows.push({ ...(await measure('balancer: sticky', '3 backends', `http://127.0.0.1:${lbPort}/app/`, { cookie: 'JSESSIONID=ABC123.node2' })), baseline: direct });
-
-  if (!flag('no-tomcat')) {
-    if (existsSync('/usr/share/tomcat10/bin/catalina.sh')) rows.push(...(await tomcatRows({ measure, startBalancerProcess, say })));
-    else say('  (Tomcat 10 not installed: skipping the Tomcat HTTP/AJP rows)');
+  if (o.strace) {
+    const perReq = await traceAll(all, { requests: o.straceRequests, warmup: o.warmup, connections: o.connections, say });
+    if (o.json) console.log(JSON.stringify({ node: process.version, requests: o.straceRequests, pinning, syscallsPerRequest: perReq }, null, 2));
+    else printSyscallTables(all, perReq);
+    return;
   }
 
-  if (json) console.log(JSON.stringify({ node: process.version, duration, connections, rows }, null, 2));
-  else printTable(rows);
-}
-
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  rmSync(tmp, { recursive: true, force: true });
+  say(`${o.duration} s per row after ${o.warmup} s of warm-up${o.repeat > 1 ? `; ${o.repeat} rounds, medians (errors summed)` : ''}`);
+  const rows = await measureAll(all, { ...o, say });
+  if (o.json) {
+    console.log(JSON.stringify({ node: process.version, load: loadTool, pinning, duration: o.duration, warmup: o.warmup, connections: o.connections, repeat: o.repeat, rows }, null, 2));
+    return;
+  }
+  printRows(rows);
+  console.log(`\nCPU µs/req: the proxy process's user+system CPU time (/proc/<pid>/stat, all threads) over the measured window ÷ requests completed.`);
+  console.log(`${pinning}.`);
+  if (canPin) console.log(`other on CPU ${PROXY_CPU}: its busy time not accounted to the row's proxy (other processes, interrupts, steal), % of the row; a row with much of it is suspect.`);
+  console.log('Compare rows within one run only: the machine is shared and noisy, and figures from different runs are not comparable.');
 }
 
 main()
@@ -160,6 +78,6 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
+    await stopTomcats();
     cleanup();
-    await (await import('./tomcat-rows.js')).stopTomcats();
   });

@@ -1,0 +1,31 @@
+/**
+ * The bench's rows on the static backends (backend.ts): direct to one backend, then the bare
+ * forwarder and jkbalancer in front of all three, each session-less and sticky.
+ */
+import { join } from 'node:path';
+import type { Target } from './measure.js';
+import { LOAD_CPU, ROOT, firstJsonLine, spawnOn } from './procs.js';
+import { startBare, startJkbalancer } from './proxies.js';
+
+export const ROUTES = ['node1', 'node2', 'node3'];
+export const STICKY = 'JSESSIONID=ABC123.node2';
+
+export async function startBackends(): Promise<Record<string, number>> {
+  // stdin stays a pipe: the backends exit when it closes, even if the bench is killed outright.
+  const child = spawnOn(LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/backend.js'), ...ROUTES], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return firstJsonLine<Record<string, number>>(child, 'bench backends');
+}
+
+export async function staticTargets(): Promise<Target[]> {
+  const ports = await startBackends();
+  const bare = await startBare(ports);
+  const jkb = await startJkbalancer('static', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })));
+  const url = (port: number) => `http://127.0.0.1:${port}/app/`;
+  return [
+    { scenario: 'direct: one backend', url: url(ports.node1) },
+    { scenario: 'bare forwarder: session-less', url: url(bare.port), proxyPid: bare.pid },
+    { scenario: 'bare forwarder: sticky', url: url(bare.port), cookie: STICKY, proxyPid: bare.pid },
+    { scenario: 'jkbalancer: session-less', url: url(jkb.port), proxyPid: jkb.pid, bare: 'bare forwarder: session-less' },
+    { scenario: 'jkbalancer: sticky', url: url(jkb.port), cookie: STICKY, proxyPid: jkb.pid, bare: 'bare forwarder: sticky' },
+  ];
+}
