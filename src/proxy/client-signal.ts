@@ -4,17 +4,33 @@
  * request paid for when it was an AbortController.
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ClientSignal } from './transport.js';
 
-/** Aborts when `res` closes before its reply was finished (the client went away). */
+/**
+ * Aborts when the client goes away before its reply was finished. The response's 'close' says so
+ * for the reply being written; a pipelined reply still queued behind another hears nothing from
+ * its response, so the connection's 'close' is watched too, until dispose().
+ */
 export class ClientGoneSignal implements ClientSignal {
   aborted = false;
   private listeners: (() => void)[] | null = null;
+  private readonly onGone: () => void;
 
-  constructor(res: ServerResponse) {
-    res.on('close', () => {
+  constructor(
+    res: ServerResponse,
+    private readonly socket: Socket,
+  ) {
+    this.onGone = () => {
       if (!res.writableFinished) this.abort();
-    });
+    };
+    res.on('close', this.onGone);
+    socket.on('close', this.onGone);
+  }
+
+  /** The request is over: stop watching its connection (the next request on it has its own signal). */
+  dispose(): void {
+    this.socket.off('close', this.onGone);
   }
 
   addEventListener(_type: 'abort', listener: () => void): void {

@@ -74,6 +74,7 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
   const runner = new HttpAttempts(target, rule, url, req, res, env, secure);
   const d = await drive(target, r, runner, env);
 
+  runner.dispose();
   const body = runner.body;
   body.close();
   let status: number;
@@ -108,7 +109,7 @@ class HttpAttempts implements AttemptRunner {
     env: ProxyEnv,
     secure: boolean,
   ) {
-    this.gone = new ClientGoneSignal(res);
+    this.gone = new ClientGoneSignal(res, req.socket);
     const length = requestBodyLength(req);
     this.body = length === 0 ? NO_BODY : new ReplayableBody(req, length, target.replayLimit, env.limits.bodyIdleTimeoutMs);
     const remoteAddress = req.socket.remoteAddress ?? '';
@@ -136,6 +137,10 @@ class HttpAttempts implements AttemptRunner {
 
   get replayable(): boolean {
     return this.body.replayable;
+  }
+
+  dispose(): void {
+    this.gone.dispose();
   }
 
   broken(outcome: AttemptOutcome): void {

@@ -75,6 +75,17 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
     });
   });
 
+  // Node answers `Expect: 100-continue` itself, but for a pipelined request queued behind another
+  // reply it writes the 100 into that earlier reply (seen with Node 20). Answer it only when this
+  // request's reply is the one on the connection: a client that pipelines has sent its body
+  // unasked. Node would then close the connection after the reply (a 100 was expected and never
+  // sent: its `_expect_continue`), dropping the requests behind it; the body is read, so it may stay.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (res.socket !== null) res.writeContinue();
+    else (res as unknown as { _expect_continue: boolean })._expect_continue = false;
+    server.emit('request', req, res);
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     proxyWebSocket(getFarm(), req, socket, head, env);
   });

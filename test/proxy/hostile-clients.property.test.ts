@@ -147,6 +147,7 @@ function wellFormedWith(o: { absolute: fc.Arbitrary<boolean>; expect100: fc.Arbi
 }
 const wellFormed = wellFormedWith({ absolute: fc.constant(false), expect100: fc.constant(false) });
 const mixedTargets = wellFormedWith({ absolute: fc.boolean(), expect100: fc.constant(false) });
+const mixedExpect = wellFormedWith({ absolute: fc.constant(false), expect100: fc.boolean() });
 
 const dupHost: fc.Arbitrary<Req> = fc
   .tuple(wellFormed, fc.constantFrom('same' as const, 'other' as const, 'lower-case' as const))
@@ -553,6 +554,16 @@ describe('hostile clients (property)', () => {
   it('absolute-form targets (RFC 9112 §3.2.2: a server MUST accept them) are served like origin-form ones', { timeout: 120_000 }, async () => {
     const pipelined = script(mixedTargets, complete, { pipelined: [0, 2], before: mixedTargets });
     await fc.assert(fc.asyncProperty(fc.array(pipelined, { minLength: 1, maxLength: 2 }), (c) => runCase(c, PATIENT, 'exact')), fcParams(15));
+  });
+
+  it('pipelined connections that hang up or stall leave nothing behind', { timeout: 120_000 }, async () => {
+    const pipelined = script(fc.oneof(wellFormed, dupHost), fc.oneof(hangup, stall), { pipelined: [1, 2] });
+    await fc.assert(fc.asyncProperty(fc.array(pipelined, { minLength: 1, maxLength: 3 }), (c) => runCase(c, PATIENT, 'exact')), fcParams(25));
+  });
+
+  it('Expect: 100-continue, pipelined or not, never corrupts the framing of the replies', { timeout: 120_000 }, async () => {
+    const pipelined = script(mixedExpect, complete, { pipelined: [0, 2], before: mixedExpect });
+    await fc.assert(fc.asyncProperty(fc.array(pipelined, { minLength: 1, maxLength: 2 }), (c) => runCase(c, PATIENT, 'exact')), fcParams(20));
   });
 
   it("everything at once, with mod_jk's default pool wait (saturated members move on or answer 503)", { timeout: 120_000 }, async () => {

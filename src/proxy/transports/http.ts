@@ -136,11 +136,14 @@ export interface HttpTransportOptions {
 export function createHttpTransport(member: MemberConfig, opts: HttpTransportOptions = {}): Transport {
   const origin = `${member.tls ? 'https' : 'http'}://${member.host.includes(':') ? `[${member.host}]` : member.host}:${member.port}`;
   const connectTimeout = member.socketConnectTimeoutMs > 0 ? member.socketConnectTimeoutMs : (opts.defaultConnectTimeoutMs ?? 10_000);
+  const idleMs = member.connectionPoolTimeoutSec > 0 ? member.connectionPoolTimeoutSec * 1000 : 4_000;
   const pool = new Pool(origin, {
     connections: member.connectionPoolSize > 0 ? member.connectionPoolSize : null,
     pipelining: 1,
-    // Idle sockets close after connection_pool_timeout (mod_jk closes them at maintenance).
-    keepAliveTimeout: member.connectionPoolTimeoutSec > 0 ? member.connectionPoolTimeoutSec * 1000 : 4_000,
+    // Idle sockets close after connection_pool_timeout (mod_jk closes them at maintenance), whatever
+    // longer idle time a backend's `Keep-Alive: timeout=` offers (undici would take that as is).
+    keepAliveTimeout: idleMs,
+    keepAliveMaxTimeout: idleMs,
     connect: {
       timeout: connectTimeout,
       keepAlive: member.socketKeepalive,
