@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launch, type Running } from '../src/proxy/start.js';
+import { launch, type Running } from '../src/app/start.js';
 import { createLogger } from '../src/proxy/log.js';
 import { Act } from '../src/routing/types.js';
 import { startFakeTomcat, type FakeTomcat } from './helpers/fake-tomcat.js';

@@ -65,7 +65,7 @@ export function demoCommand(program: Command, ctx: CliContext): void {
       writeFileSync(workersFile, workersText);
 
       const listenPort = await portOrFree(host, port);
-      const { launch } = await import('../proxy/start.js');
+      const { launch } = await import('../app/start.js');
       const logger = createLogger(flags.json ? 'info' : 'warn');
       const running = await launch(
         { workersFile, mountsFile: confMounts, listenHost: host, listenPort, logLevel: flags.json ? 'info' : 'warn', lenient: false, stateFile: null, shutdownTimeoutMs: 2000 },

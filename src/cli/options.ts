@@ -5,44 +5,19 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
-import { DEFAULT_LIMITS, type ListenerLimits } from '../proxy/limits.js';
+import type { StartOptions } from '../app/start-options.js';
+import { DEFAULT_LIMITS } from '../proxy/limits.js';
+import { LOG_LEVELS, type LogLevel } from '../proxy/log.js';
 import { FORWARD_URI_MODES, type ForwardUriMode } from '../proxy/request-target.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { StartOptions };
+
 
 export const DEFAULT_WORKERS_FILE = 'conf/workers.properties';
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10000;
 export { DEFAULT_LIMITS };
 
-export interface StartOptions {
-  readonly workersFile: string;
-  /** undefined: only `worker.<name>.mount` patterns map URIs. */
-  readonly mountsFile?: string;
-  readonly listenHost: string;
-  readonly listenPort: number;
-  readonly logLevel: LogLevel;
-  readonly lenient: boolean;
-  /** Where live changes (status worker updates) are persisted; null = do not persist. */
-  readonly stateFile: string | null;
-  /** Credentials for the status worker's access control. */
-  readonly credentialsFile?: string;
-  /** Separate listener for /metrics; both undefined = no separate listener. */
-  readonly metricsHost?: string;
-  readonly metricsPort?: number;
-  /** Grace period for in-flight requests on SIGTERM/SIGINT. */
-  readonly shutdownTimeoutMs: number;
-  /** How the request URI reaches members (mod_jk's JkOptions ForwardURI*); 'proxy' when absent. */
-  readonly forwardUri?: ForwardUriMode;
-  /** What one client may hold on the listener (time, connections); DEFAULT_LIMITS when absent. */
-  readonly limits?: ListenerLimits;
-  /**
-   * Host names the balancer answers to besides loopback names and the listen address; the status
-   * worker changes state only for requests addressed to one of them (DNS rebinding).
-   */
-  readonly serverNames?: readonly string[];
-}
 
 export interface HostPort {
   readonly host: string;

@@ -60,7 +60,7 @@ export function startCommand(program: Command, _ctx: CliContext): void {
     )
     .action(async (flags: StartFlags) => {
       const options = toStartOptions(flags);
-      const { start } = await import('../proxy/start.js');
+      const { start } = await import('../app/start.js');
       await start(options);
     });
 }

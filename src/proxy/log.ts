@@ -6,6 +6,9 @@
 import pino, { type Logger } from 'pino';
 import { BatchedLogWriter } from './log-writer.js';
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** The `name` of every line. */
 export const LOG_NAME = 'jkbalancer';
 

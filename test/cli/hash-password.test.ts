@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launch } from '../../src/proxy/start.js';
+import { launch } from '../../src/app/start.js';
 import { createLogger } from '../../src/proxy/log.js';
 import { Act } from '../../src/routing/types.js';
 import { httpFarm } from '../helpers/balancer.js';

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BalancerApp, type AppOptions } from '../../src/proxy/app.js';
 import { createLogger } from '../../src/proxy/log.js';
-import { launch } from '../../src/proxy/start.js';
+import { launch } from '../../src/app/start.js';
 
 export interface TestBalancer {
   readonly app: BalancerApp;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, type Running } from '../../src/proxy/start.js';
+import { launch, type Running } from '../../src/app/start.js';
 import { createLogger } from '../../src/proxy/log.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { httpFarm } from '../helpers/balancer.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { StartOptions } from '../../src/cli/options.js';
 import { createLogger } from '../../src/proxy/log.js';
-import { launch } from '../../src/proxy/start.js';
+import { launch } from '../../src/app/start.js';
 
 export interface Reply {
   readonly status: number;

@@ -7,7 +7,7 @@ import { renameSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { StartOptions } from '../cli/options.js';
+import type { StartOptions } from './start-options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
@@ -15,10 +15,10 @@ import { DrainRegistry, checkDrains, drainExtras } from '../routing/drain.js';
 import { StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
 import { MEMBER_BY_KEY } from '../routing/attributes.js';
 import { servePage } from '../status/page.js';
-import { BalancerApp, summary } from './app.js';
-import type { Farm, StatusHandler } from './farm.js';
+import { BalancerApp, summary } from '../proxy/app.js';
+import type { Farm, StatusHandler } from '../proxy/farm.js';
 import { sendOwnReply } from '../http/own-replies.js';
-import { createLogger, flushLogs } from './log.js';
+import { createLogger, flushLogs } from '../proxy/log.js';
 
 export interface Running {
   readonly app: BalancerApp;

@@ -1,0 +1,35 @@
+/**
+ * What `jkbalancer start` runs with, whoever parsed it (the CLI's options.ts, a test): the
+ * composition root's input. No defaults are filled in here.
+ */
+import type { ListenerLimits } from '../proxy/limits.js';
+import type { ForwardUriMode } from '../proxy/request-target.js';
+import type { LogLevel } from '../proxy/log.js';
+
+export interface StartOptions {
+  readonly workersFile: string;
+  /** undefined: only `worker.<name>.mount` patterns map URIs. */
+  readonly mountsFile?: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly logLevel: LogLevel;
+  readonly lenient: boolean;
+  /** Where live changes (status worker updates) are persisted; null = do not persist. */
+  readonly stateFile: string | null;
+  /** Credentials for the status worker's access control. */
+  readonly credentialsFile?: string;
+  /** Separate listener for /metrics; both undefined = no separate listener. */
+  readonly metricsHost?: string;
+  readonly metricsPort?: number;
+  /** Grace period for in-flight requests on SIGTERM/SIGINT. */
+  readonly shutdownTimeoutMs: number;
+  /** How the request URI reaches members (mod_jk's JkOptions ForwardURI*); 'proxy' when absent. */
+  readonly forwardUri?: ForwardUriMode;
+  /** What one client may hold on the listener (time, connections); DEFAULT_LIMITS when absent. */
+  readonly limits?: ListenerLimits;
+  /**
+   * Host names the balancer answers to besides loopback names and the listen address; the status
+   * worker changes state only for requests addressed to one of them (DNS rebinding).
+   */
+  readonly serverNames?: readonly string[];
+}
