@@ -2,8 +2,9 @@
  * Every member setting takes effect on the wire, generated from the attribute table
  * (src/routing/attributes.ts): for each member attribute a balancer is started, the attribute is
  * changed through the status worker's URL API, and the behaviour change is shown at the backends or
- * in what the client gets (checks.ts). An attribute without a check fails here. Checks that need a
- * real Tomcat run in live-settings-tomcat.test.ts, the lb's own settings in live-settings-lb.test.ts.
+ * in what the client gets (checks.ts). An attribute without a check fails here. Checks on a scripted
+ * AJP container run in live-settings-ajp.test.ts, those that need a real Tomcat in
+ * live-settings-tomcat.test.ts, the lb's own settings in live-settings-lb.test.ts.
  *
  * On the same runs, from the table: a change of a setting the transport is built from gives the
  * member a new transport for the next request; any other change keeps it and its connections.
@@ -31,6 +32,6 @@ describe('the member attributes and their wire checks', () => {
 describe('member settings changed live take effect on the wire', () => {
   for (const attr of MEMBER_ATTRIBUTES) {
     const check = MEMBER_CHECKS[attr.code];
-    if (check?.needs !== 'tomcat') wireTest(attr, check, backends);
+    if (check?.needs !== 'tomcat' && check?.needs !== 'ajp') wireTest(attr, check, backends);
   }
 });
