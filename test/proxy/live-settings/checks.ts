@@ -294,7 +294,7 @@ export const MEMBER_CHECKS: Readonly<Record<string, WireCheck>> = {
       withLive(workersFile(http(b, 'n1', 'n2')), async (live) => {
         const whileBusy = async (): Promise<string> => {
           const before = served(b, 'n1');
-          const slow = live.get('/app/slow?ms=1500', sticky('n1'));
+          const slow = live.get('/app/slow?ms=2500', sticky('n1'));
           await until(() => served(b, 'n1') > before, 'the slow request to reach n1');
           const who = await live.who('/app/x', sticky('n1'));
           expect((await slow).status).toBe(200);
