@@ -30,7 +30,7 @@ export interface LbTarget {
   readonly transports: readonly Transport[];
   /** Bytes of request body kept for replay to another attempt. */
   readonly replayLimit: number;
-  /** Builds a transport when the status worker moved a member to another host/port (vahst/vaprt). */
+  /** Builds a member's transport again when a live change moved its transport generation (transportFor). */
   readonly createTransport: TransportFactory;
 }
 
