@@ -3,7 +3,7 @@
  * put a healthy member in error, hold a member's pool, or pass their own forwarding facts as ours.
  * Every test here failed on the code before the fix it guards.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { fakeTomcatsForFile, portsOf } from '../helpers/fake-tomcat.js';
 import { httpFarm, startBalancer, type TestBalancer } from '../helpers/balancer.js';
 import { get } from '../helpers/http-client.js';
 import type { AppOptions } from '../../src/proxy/app.js';
-import { ensureBuilt } from '../helpers/built.js';
+import { startCli } from '../helpers/cli-process.js';
 import { freePort } from '../helpers/tomcat.js';
 
 const MOUNTS = '/app/*=lb\n';
@@ -225,22 +225,14 @@ describe('local shortages are ours, not the members’', () => {
   });
 
   it('out of file descriptors: our own 503, the process lives, members stay OK', async () => {
-    ensureBuilt();
     const dir = mkdtempSync(join(tmpdir(), 'jkb-emfile-'));
     const workers = `${httpFarm(portsOf(backends), 'worker.list=jkstatus\nworker.jkstatus.type=status')}`;
     writeFileSync(join(dir, 'workers.properties'), workers);
     writeFileSync(join(dir, 'uriworkermap.properties'), `${MOUNTS}/jkstatus=jkstatus\n`);
     const port = await freePort();
-    child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', '--workers', join(dir, 'workers.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
-    for (const end = Date.now() + 15_000; !out.includes('jkbalancer started'); ) {
-      if (Date.now() > end) throw new Error(`balancer did not start:\n${out}`);
-      await settle(50);
-    }
+    const cli = startCli(['--workers', join(dir, 'workers.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist']);
+    child = cli.child;
+    await cli.waitFor(/jkbalancer started/);
     try {
       // Leave the process three spare descriptors and take them with three idle clients: every
       // connect to a member (and every further accept) then fails with EMFILE.
@@ -281,13 +273,10 @@ describe('local shortages are ours, not the members’', () => {
       for (const line of memberStates) expect(line).toMatch(/^worker\.node\d\.state=OK(?:\/IDLE)?$/);
       expect((await get(`http://127.0.0.1:${port}/app/page`)).status).toBe(200);
       // The request log says why: our own shortage, on no member's account.
-      // (Log lines go out in batches, at least every second.)
-      const why = /"status":503,[^\n]*"failovers":"node\d:local"/;
-      for (const end = Date.now() + 3_000; !why.test(out) && Date.now() < end; ) await settle(50);
-      expect(out).toMatch(why);
+      await cli.waitFor(/"status":503,[^\n]*"failovers":"node\d:local"/, 3_000);
     } finally {
       child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await cli.exited).toBe(0);
       child = null;
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
  * The assembled product: `launch()` (what `jkbalancer start` runs) with its status worker, and the
  * real CLI process with its signals.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { createLogger } from '../../src/proxy/log.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { httpFarm } from '../helpers/balancer.js';
 import { ensureBuilt } from '../helpers/built.js';
+import { startCli } from '../helpers/cli-process.js';
 import { get, sessionCookie } from '../helpers/http-client.js';
 import { freePort } from '../helpers/tomcat.js';
 
@@ -175,18 +176,9 @@ describe('the jkbalancer process', () => {
     const port = await freePort();
     writeFileSync(join(dir, 'p.workers.properties'), workers());
     writeFileSync(join(dir, 'p.uriworkermap.properties'), MOUNTS);
-    child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', '--workers', join(dir, 'p.workers.properties'), '--mounts', join(dir, 'p.uriworkermap.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    const waitFor = async (re: RegExp) => {
-      const end = Date.now() + 15_000;
-      while (!re.test(out)) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; log so far:\n${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const cli = startCli(['--workers', join(dir, 'p.workers.properties'), '--mounts', join(dir, 'p.uriworkermap.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist']);
+    child = cli.child;
+    const waitFor = (re: RegExp) => cli.waitFor(re);
     await waitFor(/jkbalancer started/);
     expect((await get(`http://127.0.0.1:${port}/app/x`)).status).toBe(200);
 
@@ -209,7 +201,7 @@ describe('the jkbalancer process', () => {
     await Promise.all(load);
     expect(statuses.length).toBeGreaterThan(20);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    expect(out).toContain('bogus');
+    expect(cli.out()).toContain('bogus');
     expect((await get(`http://127.0.0.1:${port}/app/x`)).status).toBe(200);
 
     const slow = get(`http://127.0.0.1:${port}/app/slow?ms=400`);
@@ -217,9 +209,8 @@ describe('the jkbalancer process', () => {
     child.kill('SIGTERM');
     const reply = await slow;
     expect(reply.status).toBe(200);
-    const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
-    expect(code).toBe(0);
-    expect(out).toContain('"msg":"stopped"');
+    expect(await cli.exited).toBe(0);
+    expect(cli.out()).toContain('"msg":"stopped"');
     child = null;
   });
 });
@@ -232,16 +223,9 @@ describe('the request log of the jkbalancer process', () => {
     const port = await freePort();
     writeFileSync(join(dir, 'l.workers.properties'), workers());
     writeFileSync(join(dir, 'l.uriworkermap.properties'), MOUNTS);
-    child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', '--workers', join(dir, 'l.workers.properties'), '--mounts', join(dir, 'l.uriworkermap.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
-    for (const end = Date.now() + 15_000; !out.includes('jkbalancer started'); ) {
-      if (Date.now() > end) throw new Error(`did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const cli = startCli(['--workers', join(dir, 'l.workers.properties'), '--mounts', join(dir, 'l.uriworkermap.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist']);
+    child = cli.child;
+    await cli.waitFor(/jkbalancer started/);
     // Load until the listener goes away; count every reply a client received.
     let answered = 0;
     let stop = false;
@@ -259,10 +243,11 @@ describe('the request log of the jkbalancer process', () => {
     child.kill('SIGHUP');
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await cli.exited).toBe(0);
     stop = true;
     await Promise.all(load);
     child = null;
+    const out = cli.out();
     const lines = out.split('\n').filter((l) => l.includes('"msg":"request"'));
     expect(out).toContain('configuration reloaded');
     expect(answered).toBeGreaterThan(100);

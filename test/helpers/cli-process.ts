@@ -1,0 +1,32 @@
+/** `jkbalancer start` as a real child process (from dist/), with its stdout log readable by the test. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ensureBuilt } from './built.js';
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stdout so far. */
+  out(): string;
+  /** Resolves once stdout matches `re` (log lines go out in batches, within a second). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  /** The exit code, once the process ended. */
+  readonly exited: Promise<number | null>;
+}
+
+export function startCli(args: readonly string[]): CliProcess {
+  ensureBuilt();
+  const child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return {
+    child,
+    out: () => out,
+    exited,
+    async waitFor(re: RegExp, timeoutMs = 15_000): Promise<void> {
+      for (const end = Date.now() + timeoutMs; !re.test(out); ) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; log so far:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
