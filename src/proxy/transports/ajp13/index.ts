@@ -32,6 +32,8 @@ export function createAjp13Transport(member: MemberConfig, opts: Ajp13TransportO
 
 class Ajp13TransportImpl implements Ajp13Transport {
   private readonly pool: ConnectionPool;
+  /** Gives a connection back; one function for every exchange. */
+  private readonly releaseConn = (conn: AjpConnection, reusable: boolean): void => this.pool.release(conn, reusable);
   /** Encoding buffer reused by every forward request (the encoder copies the result out). */
   private readonly scratch: Buffer;
 
@@ -79,9 +81,12 @@ class Ajp13TransportImpl implements Ajp13Transport {
     // anything of this request is replaced by a fresh one.
     let fresh = false;
     for (;;) {
-      const { conn, reused } = await this.pool.acquire(fresh, req.signal);
+      // The usual case, an idle pooled connection and no CPing to make, goes without an await.
+      const idle = fresh ? null : this.pool.takeIdle();
+      const { conn, reused } = idle !== null ? { conn: idle, reused: true } : await this.pool.acquire(fresh, req.signal);
       try {
-        await this.checkBeforeSend(conn, reused);
+        const check = this.checkBeforeSend(conn, reused);
+        if (check !== null) await check;
       } catch (err) {
         this.pool.release(conn, false);
         if (reused && !fresh) {
@@ -90,10 +95,7 @@ class Ajp13TransportImpl implements Ajp13Transport {
         }
         throw err;
       }
-      const exchange = new Exchange(
-        { conn, reused, maxPacketSize: this.member.maxPacketSize, body, release: (c, r) => this.pool.release(c, r) },
-        req,
-      );
+      const exchange = new Exchange({ conn, reused, maxPacketSize: this.member.maxPacketSize, body, release: this.releaseConn }, req);
       try {
         return await exchange.run(packet);
       } catch (err) {
@@ -107,22 +109,24 @@ class Ajp13TransportImpl implements Ajp13Transport {
   }
 
   /**
-   * Before a request goes out: a reused connection must still be alive (let already-arrived
-   * FIN/RST events run first, as mod_jk polls the socket), and the CPing before each request
-   * (prepost) must succeed — on a fresh connection only when no CPing followed the connect.
+   * Before a request goes out: the connection must still be alive, and the CPing before each
+   * request (prepost) must succeed — on a fresh connection only when no CPing followed the connect.
+   * Null when there is nothing to wait for (no CPing): the usual case costs no promise.
    */
-  private async checkBeforeSend(conn: AjpConnection, reused: boolean): Promise<void> {
+  private checkBeforeSend(conn: AjpConnection, reused: boolean): Promise<void> | null {
     const ping = this.member.ping;
-    if (reused) {
-      // No wait for a FIN still in flight (an event-loop turn per request): a connection the
-      // container closed under us fails before any reply byte and is retried as stale (exchange.ts).
-      if (conn.broken) throw new TransportError('connect', 'pooled connection closed by the backend', true);
-      if (ping.prepostTimeoutMs > 0) await conn.cping(ping.prepostTimeoutMs);
-    } else if (ping.prepostTimeoutMs > 0 && ping.connectTimeoutMs <= 0) {
-      await conn.cping(ping.prepostTimeoutMs);
+    // No wait for a FIN still in flight (an event-loop turn per request): a connection the
+    // container closed under us fails before any reply byte and is retried as stale (exchange.ts).
+    if (reused && conn.broken) throw new TransportError('connect', 'pooled connection closed by the backend', true);
+    const cping = ping.prepostTimeoutMs > 0 && (reused || ping.connectTimeoutMs <= 0);
+    if (!cping) {
+      if (conn.broken) throw new TransportError('connect', 'connection broken by the backend', true);
+      return null;
     }
-    // Bytes that followed the CPong in the same read break the connection before we may use it.
-    if (conn.broken) throw new TransportError('connect', 'connection broken by the backend after CPong', true);
+    return conn.cping(ping.prepostTimeoutMs).then(() => {
+      // Bytes that followed the CPong in the same read break the connection before we may use it.
+      if (conn.broken) throw new TransportError('connect', 'connection broken by the backend after CPong', true);
+    });
   }
 
   private openBody(req: ForwardRequest): Readable | null {

@@ -143,7 +143,8 @@ export class ConnectionPool {
     for (const w of this.waiters.splice(0)) w.grant(null);
   }
 
-  private takeIdle(): AjpConnection | null {
+  /** The most recently used idle connection (now in use), or null: acquire() without the wait. */
+  takeIdle(): AjpConnection | null {
     for (;;) {
       const conn = this.idle.pop();
       if (conn === undefined) return null;
