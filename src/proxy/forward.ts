@@ -18,7 +18,7 @@ import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './head
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from '../routing/observer.js';
 import { codeForStatus, sendOwnReply } from '../http/own-replies.js';
-import { drive, recordRequest, type AttemptRunner } from './request-driver.js';
+import { drive, recordRequest, type AttemptRunner, type Driven } from './request-driver.js';
 import type { ForwardUriMode } from './request-target.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
 
@@ -72,9 +72,12 @@ export async function proxyToLb(target: LbTarget, rule: MountRule, url: string, 
   const method = req.method ?? 'GET';
   const r = target.balancer.begin({ method, path: pathOnly(url), cookies: cookieLines(raw), secure, rule: rule.ext });
   const runner = new HttpAttempts(target, rule, url, req, res, env, secure);
-  const d = await drive(target, r, runner, env);
-
-  runner.dispose();
+  let d: Driven;
+  try {
+    d = await drive(target, r, runner, env);
+  } finally {
+    runner.dispose();
+  }
   const body = runner.body;
   body.close();
   let status: number;
