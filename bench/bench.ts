@@ -21,13 +21,14 @@ import { stopTomcats, tomcatTargets } from './tomcat-rows.js';
 
 const fixed = (n: number | null, digits = 0) => (n === null ? '–' : n.toFixed(digits));
 const times = (n: number | null) => (n === null ? '' : `${n.toFixed(2)}×`);
+const percent = (n: number | null) => (n === null ? '–' : `${n.toFixed(0)} %`);
 
 function printRows(rows: Row[]): void {
   printTable(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', '× bare', 'AJP ÷ HTTP', `other on CPU ${PROXY_CPU}`],
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', '× bare', 'AJP ÷ HTTP', 'proxy busy', `other on CPU ${PROXY_CPU}`],
     rows.map((r) => [
       r.scenario, fixed(r.rps), fixed(r.p50, 2), fixed(r.p99, 2), String(r.errors), fixed(r.cpuUsPerReq, 1), times(r.vsBare), times(r.ajpVsHttp),
-      r.otherLoadPct === null ? '–' : `${r.otherLoadPct.toFixed(0)} %`,
+      percent(r.proxyBusyPct), percent(r.otherLoadPct),
     ]),
   );
 }
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   }
   printRows(rows);
   console.log(`\nCPU µs/req: the proxy process's user+system CPU time (/proc/<pid>/stat, all threads) over the measured window ÷ requests completed.`);
+  console.log('proxy busy: that CPU time ÷ the window; well below 100 % the proxy waited for the load side and paid more per request (less batching).');
   console.log(`${pinning}.`);
   if (canPin) console.log(`other on CPU ${PROXY_CPU}: its busy time not accounted to the row's proxy (other processes, interrupts, steal), % of the row; a row with much of it is suspect.`);
   console.log('Compare rows within one run only: the machine is shared and noisy, and figures from different runs are not comparable.');

@@ -29,6 +29,11 @@ export interface Row {
   /** The proxy process's user+system CPU time per completed request, µs. */
   readonly cpuUsPerReq: number | null;
   /**
+   * Share of the row the proxy was on the CPU, %. Below ~90 it waited for the load side, handled
+   * fewer requests per event-loop turn and paid more per request: compare such rows with care.
+   */
+  readonly proxyBusyPct: number | null;
+  /**
    * Share of the proxy CPU's time that went to anything but the row's proxy, %; null unpinned and on
    * direct rows (with the load CPU saturated, the machine's other work fills the idle proxy CPU then).
    */
@@ -75,15 +80,15 @@ async function sample(t: Target, o: MeasureOptions): Promise<Sample> {
   // JIT, pools, keep-alive sockets: the measured window compares steady states.
   await runLoad({ ...spec, seconds: o.warmup });
   const pid = t.proxyPid;
-  if (pid === undefined) return { ...(await runLoad({ ...spec, seconds: o.duration })), cpuUsPerReq: null, otherLoadPct: null };
+  if (pid === undefined) return { ...(await runLoad({ ...spec, seconds: o.duration })), cpuUsPerReq: null, proxyBusyPct: null, otherLoadPct: null };
   const before = { own: cpuTimeUs(pid), busy: cpuBusyUs(PROXY_CPU), at: performance.now() };
   const r = await runLoad({ ...spec, seconds: o.duration });
   const after = { own: cpuTimeUs(pid), busy: cpuBusyUs(PROXY_CPU), at: performance.now() };
   const own = before.own !== null && after.own !== null ? after.own - before.own : null;
   const cpuUsPerReq = own !== null && r.requests > 0 ? own / r.requests : null;
+  const pct = (us: number) => us / ((after.at - before.at) * 10); // µs of a window measured in ms, as %
   const other = canPin && own !== null && before.busy !== null && after.busy !== null ? after.busy - before.busy - own : null;
-  const otherLoadPct = other === null ? null : Math.max(0, other / ((after.at - before.at) * 10)); // µs over ms·1000, as %
-  return { ...r, cpuUsPerReq, otherLoadPct };
+  return { ...r, cpuUsPerReq, proxyBusyPct: own === null ? null : pct(own), otherLoadPct: other === null ? null : Math.max(0, pct(other)) };
 }
 
 function median(values: number[]): number {
@@ -105,6 +110,7 @@ function combine(samples: Sample[]): Sample {
     errors: samples.reduce((n, s) => n + s.errors, 0),
     requests: samples.reduce((n, s) => n + s.requests, 0),
     cpuUsPerReq: medianOf((s) => s.cpuUsPerReq),
+    proxyBusyPct: medianOf((s) => s.proxyBusyPct),
     otherLoadPct: medianOf((s) => s.otherLoadPct),
   };
 }
