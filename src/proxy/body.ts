@@ -84,7 +84,8 @@ export class ReplayableBody implements ClientBody {
     out.on('error', ignore);
     this.current = out;
     this.bytesRead = this.keptBytes;
-    for (const chunk of this.kept) out.write(chunk);
+    let room = true;
+    for (const chunk of this.kept) room = out.write(chunk);
     if (this.failed) {
       out.destroy(this.failed);
     } else if (this.ended) {
@@ -92,11 +93,13 @@ export class ReplayableBody implements ClientBody {
     } else {
       out.on('drain', () => this.resume());
       this.attach();
+      // The client was paused for the earlier attempt's stream, whose 'drain' will never come.
+      if (room && this.waitingOnBackend) this.resume();
     }
     return out;
   }
 
-  /** Stop the idle clock and drop listeners once the request is over (the body may be unread). */
+  /** Stop the idle clock once the request is over (the body may be unread). */
   close(): void {
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
   }
