@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { STATE_NAMES, State } from '../../src/routing/types.js';
 import { fakeTomcatsForFile, portsOf } from '../helpers/fake-tomcat.js';
@@ -16,6 +16,7 @@ import { httpFarm, startBalancer, type TestBalancer } from '../helpers/balancer.
 import { get } from '../helpers/http-client.js';
 import type { AppOptions } from '../../src/proxy/app.js';
 import { startCli } from '../helpers/cli-process.js';
+import { recordEscapes } from '../helpers/escapes.js';
 import { freePort } from '../helpers/tomcat.js';
 
 const MOUNTS = '/app/*=lb\n';
@@ -28,18 +29,7 @@ afterEach(async () => {
 });
 
 /** Errors that would have ended a real process. */
-const escaped: unknown[] = [];
-const record = (e: unknown): void => {
-  escaped.push(e);
-};
-beforeAll(() => {
-  process.on('uncaughtException', record);
-  process.on('unhandledRejection', record);
-});
-afterAll(() => {
-  process.off('uncaughtException', record);
-  process.off('unhandledRejection', record);
-});
+const escaped = recordEscapes();
 
 const LIMITS = { headerTimeoutMs: 2_000, bodyIdleTimeoutMs: 300, maxConnections: 1_000 };
 

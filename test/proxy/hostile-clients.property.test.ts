@@ -16,12 +16,13 @@
  * replays just the counterexample; JKB_FC_RUNS=<n> runs more (or fewer) cases.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ListenerLimits } from '../../src/proxy/limits.js';
 import { State, STATE_NAMES, type StateCode } from '../../src/routing/types.js';
 import { httpFarm, startBalancer, type TestBalancer } from '../helpers/balancer.js';
 import { startCountingBackend, type CountingBackend } from '../helpers/counting-backend.js';
 import { RawClient, type RawResponse } from '../helpers/raw-http.js';
+import { recordEscapes } from '../helpers/escapes.js';
 
 const MEMBERS = ['n1', 'n2', 'n3'] as const;
 type Member = (typeof MEMBERS)[number];
@@ -421,10 +422,7 @@ function show(r: Req): string {
 
 // ------------------------------------------------------------------ invariants after a case
 
-const escaped: unknown[] = [];
-const record = (err: unknown): void => {
-  escaped.push(err);
-};
+const escaped = recordEscapes();
 
 /** States a client may leave a member in: OK, OK/IDLE (never used) and OK/BUSY (pool saturated, released at the next request). */
 const UNBLAMED: ReadonlySet<StateCode> = new Set([State.IDLE, State.OK, State.BUSY]);
@@ -515,14 +513,6 @@ async function runCase(scripts: readonly Script[], config: string, strictness: S
 // ------------------------------------------------------------------ the properties
 
 describe('hostile clients (property)', () => {
-  beforeAll(() => {
-    process.on('uncaughtException', record);
-    process.on('unhandledRejection', record);
-  });
-  afterAll(() => {
-    process.off('uncaughtException', record);
-    process.off('unhandledRejection', record);
-  });
 
   it('partial bodies and hang-ups at every phase, on saturated pools, crash nothing, blame no member, leave nothing behind', { timeout: 120_000 }, async () => {
     const hangingUp = script(fc.oneof(wellFormed, dupHost), hangup);

@@ -12,6 +12,7 @@ import { startProduct, type TestBalancer } from '../../helpers/balancer.js';
 import type { FakeTomcat } from '../../helpers/fake-tomcat.js';
 import type { TomcatInstance } from '../../helpers/tomcat.js';
 import type { Transport } from '../../../src/proxy/transport.js';
+import { ajpString, containerPacket } from '../transports/ajp13/fixtures.js';
 
 export const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
 
@@ -178,31 +179,17 @@ export interface FakeAjp {
   close(): Promise<void>;
 }
 
-function ajpString(s: string): Buffer {
-  const b = Buffer.alloc(s.length + 3);
-  b.writeUInt16BE(s.length, 0);
-  b.write(s, 2, 'latin1');
-  return b;
-}
-
-/** One container→web-server packet ('AB', length, payload). */
-function ajpPacket(...parts: (Buffer | number[])[]): Buffer {
-  const payload = Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
-  const head = Buffer.from([0x41, 0x42, 0, 0]);
-  head.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([head, payload]);
-}
 
 /** 200 text/plain "ajp <name>", connection reusable. */
 function helloReply(name: string): Buffer {
   return Buffer.concat([
-    ajpPacket([0x04, 0x00, 200], ajpString('OK'), [0x00, 0x02, 0xa0, 0x01], ajpString('text/plain'), ajpString('x-instance'), ajpString(name)),
-    ajpPacket([0x03], ajpString(`ajp ${name}`)),
-    ajpPacket([0x05, 1]),
+    containerPacket([0x04, 0x00, 200], ajpString('OK'), [0x00, 0x02, 0xa0, 0x01], ajpString('text/plain'), ajpString('x-instance'), ajpString(name)),
+    containerPacket([0x03], ajpString(`ajp ${name}`)),
+    containerPacket([0x05, 1]),
   ]);
 }
 
-const CPONG = ajpPacket([0x09]);
+const CPONG = containerPacket([0x09]);
 
 /**
  * An AJP13 container on 127.0.0.1 that answers CPing with CPong (after cpongDelayMs) and every

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransportError } from '../../../../src/proxy/transport.js';
 import { createAjp13Transport, type Ajp13Transport } from '../../../../src/proxy/transports/ajp13/index.js';
-import { bufferBody, member, readAll, rejection, request, streamBody, until } from './fixtures.js';
+import { ajpString, bufferBody, containerPacket, member, readAll, rejection, request, streamBody, until } from './fixtures.js';
 
 /** Packets the web server sent: [payload] for 0x1234 packets. */
 type Script = (sock: Socket, packet: Buffer, index: { conn: number; packet: number }) => void;
@@ -59,24 +59,11 @@ async function fakeContainer(script: Script): Promise<Fake> {
   return fake;
 }
 
-function str(s: string): Buffer {
-  const b = Buffer.alloc(s.length + 3);
-  b.writeUInt16BE(s.length, 0);
-  b.write(s, 2, 'latin1');
-  return b;
-}
 
-function ab(...parts: (Buffer | number[])[]): Buffer {
-  const payload = Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
-  const head = Buffer.from([0x41, 0x42, 0, 0]);
-  head.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([head, payload]);
-}
-
-const headers200 = ab([0x04, 0x00, 200], str('OK'), [0x00, 0x01, 0xa0, 0x01], str('text/plain'));
-const bodyChunk = (s: string) => ab([0x03], str(s));
-const getBody = (n: number) => ab([0x06, n >> 8, n & 0xff]);
-const end = (reuse: boolean) => ab([0x05, reuse ? 1 : 0]);
+const headers200 = containerPacket([0x04, 0x00, 200], ajpString('OK'), [0x00, 0x01, 0xa0, 0x01], ajpString('text/plain'));
+const bodyChunk = (s: string) => containerPacket([0x03], ajpString(s));
+const getBody = (n: number) => containerPacket([0x06, n >> 8, n & 0xff]);
+const end = (reuse: boolean) => containerPacket([0x05, reuse ? 1 : 0]);
 const isForward = (p: Buffer) => p[0] === 0x02;
 
 /** Reply 200 "hello" to every forward request. */
@@ -124,7 +111,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
     expect((await rejection(transportTo(garbage.port).forward(request()))).kind).toBe('protocol');
     const bodyFirst = await fakeContainer((sock) => sock.write(bodyChunk('x')));
     expect((await rejection(transportTo(bodyFirst.port).forward(request()))).kind).toBe('protocol');
-    const cpong = await fakeContainer((sock) => sock.write(ab([0x09])));
+    const cpong = await fakeContainer((sock) => sock.write(containerPacket([0x09])));
     expect((await rejection(transportTo(cpong.port).forward(request()))).kind).toBe('protocol');
   });
 
@@ -201,7 +188,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
 
   it('never sends a request on a connection that broke right behind its CPong', async () => {
     const fake = await fakeContainer((sock, p) => {
-      if (p[0] === 0x0a) sock.write(Buffer.concat([ab([0x09]), ab([0x09])]));
+      if (p[0] === 0x0a) sock.write(Buffer.concat([containerPacket([0x09]), containerPacket([0x09])]));
     });
     const t = transportTo(fake.port, { ping: { prepostTimeoutMs: 1000 } });
     const err = await rejection(t.forward(request()));
@@ -211,7 +198,7 @@ describe('AJP13 transport error handling (scripted container)', () => {
 
   it('sends nothing when the client leaves while the connection is being prepared', async () => {
     const fake = await fakeContainer((sock, p) => {
-      if (p[0] === 0x0a) setTimeout(() => sock.write(ab([0x09])), 50);
+      if (p[0] === 0x0a) setTimeout(() => sock.write(containerPacket([0x09])), 50);
     });
     const t = transportTo(fake.port, { ping: { prepostTimeoutMs: 1000 } });
     const ac = new AbortController();

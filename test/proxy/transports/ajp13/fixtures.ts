@@ -141,3 +141,19 @@ export async function until(cond: () => boolean, what: string, ms = 5000): Promi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** An AJP string as a container writes it: length, latin1 bytes, NUL. */
+export function ajpString(s: string): Buffer {
+  const b = Buffer.alloc(s.length + 3);
+  b.writeUInt16BE(s.length, 0);
+  b.write(s, 2, 'latin1');
+  return b;
+}
+
+/** One container→web-server packet ('AB', length, payload). */
+export function containerPacket(...parts: (Buffer | number[])[]): Buffer {
+  const payload = Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
+  const head = Buffer.from([0x41, 0x42, 0, 0]);
+  head.writeUInt16BE(payload.length, 2);
+  return Buffer.concat([head, payload]);
+}
