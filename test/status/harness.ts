@@ -2,7 +2,7 @@
  * Test harness: a real node:http server on 127.0.0.1 (OS-chosen port) whose only handler is the
  * status worker, over Balancers built from the fixture configuration.
  */
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
@@ -10,6 +10,7 @@ import type { LbConfig, StatusConfig } from '../../src/config/model.js';
 import { Balancer } from '../../src/routing/balancer.js';
 import { createStatusWorker, type Credentials, type StatusContext } from '../../src/status/index.js';
 import type { StateStore } from '../../src/status/persist.js';
+import { rawGet } from '../helpers/http-client.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -92,17 +93,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return { status: r.status, headers: r.headers, body: await r.text() };
     },
     raw(path, headers = {}) {
-      return new Promise((resolve, reject) => {
-        const req = request({ host, port, path, agent: false, timeout: 10_000, headers: { host: `${new URL(url).host}`, ...headers } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-          res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(new Error('request timed out')));
-        req.on('error', reject);
-        req.end();
-      });
+      return rawGet(host, port, path, { host: new URL(url).host, ...headers });
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@
  * StatusContext that start.ts builds from the options, state restored at start. Requests go out
  * through node:http so a test can send any Host header and any raw request path.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import type { StartOptions } from '../../src/cli/options.js';
 import { createLogger } from '../../src/proxy/log.js';
 import { launch } from '../../src/app/start.js';
+import { rawGet } from '../helpers/http-client.js';
 
 export interface Reply {
   readonly status: number;
@@ -71,20 +72,7 @@ export async function startProductWith(files: ProductFiles, options: Partial<Sta
     dir,
     logs,
     get(path, headers = {}) {
-      return new Promise((resolve, reject) => {
-        const req = http.request(
-          { host: '127.0.0.1', port, path, method: 'GET', agent: false, timeout: 10_000, headers: { host: `127.0.0.1:${port}`, ...headers } },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-            res.on('error', reject);
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error('request timed out')));
-        req.on('error', reject);
-        req.end();
-      });
+      return rawGet('127.0.0.1', port, path, { host: `127.0.0.1:${port}`, ...headers });
     },
     async close() {
       await running.stop();
