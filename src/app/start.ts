@@ -11,9 +11,8 @@ import type { StartOptions } from './start-options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
-import { DrainRegistry, checkDrains, drainExtras } from '../routing/drain.js';
-import { StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
-import { MEMBER_BY_KEY } from '../routing/attributes.js';
+import { DrainRegistry, dueDrains, drainExtras } from '../routing/drain.js';
+import { AdminState, StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from '../proxy/app.js';
 import type { Farm, StatusHandler } from '../proxy/farm.js';
@@ -29,8 +28,6 @@ export interface Running {
   reload(): boolean;
   stop(): Promise<void>;
 }
-
-const ACTIVATION = MEMBER_BY_KEY.get('activation')!;
 
 /** The path of a request below its status-worker mount ('/metrics', '/app.js', …). */
 function pathOf(req: IncomingMessage): string {
@@ -70,6 +67,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const metrics = createMetrics({ getBalancers: () => app?.farm.balancers ?? new Map(), drains, clock });
 
   const memberExtras = drainExtras(drains, clock);
+  const admin = new AdminState(() => app?.farm.balancers ?? new Map(), store, logger);
   const statusContext = (a: BalancerApp): StatusContext => ({
     workers: a.farm.loaded.workers,
     mounts: a.farm.loaded.mounts,
@@ -78,7 +76,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     serverPort: a.server.address() ? (a.server.address() as AddressInfo).port : options.listenPort,
     ownNames: [options.listenHost, ...(options.serverNames ?? [])],
     startTime: a.startTime,
-    store,
+    admin,
     logger,
     credentials,
     getMemberExtras: memberExtras,
@@ -113,13 +111,10 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const finishDrains = (farm: Farm): void => {
     const now = clock.now();
     for (const b of farm.balancers.values()) {
-      for (const move of checkDrains(b, drains, now)) {
+      for (const move of dueDrains(b, drains, now)) {
         logger.info(move, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
-        if (store) {
-          const m = b.memberByName(move.member)!;
-          store.recordMember(move.lb, move.member, 'activation', 'STP', ACTIVATION.configured(m));
-          store.save().catch((err: Error) => logger.error({ err: err.message }, 'could not write the state file'));
-        }
+        const op = { kind: 'set', lb: move.lb, member: move.member, key: 'activation', value: 'STP' } as const;
+        void admin.commit([op], { source: 'drain', user: null, remote: undefined });
       }
     }
   };

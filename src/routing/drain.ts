@@ -212,12 +212,12 @@ function drainDue(m: MemberRuntime, t: DrainTracker | null): { at: number; reaso
 }
 
 /**
- * Applies the drain policy: every disabled member whose sticky traffic has been quiet for
- * drain_idle_time, or that has been disabled for drain_deadline, is stopped. Returns the moves so
- * the caller can log (and persist) them. Call it periodically (e.g. every second). The move goes
- * through the gate (Balancer.setActivation), as a status update would.
+ * The drain policy's decisions: every disabled member whose sticky traffic has been quiet for
+ * drain_idle_time, or that has been disabled for drain_deadline, is due to be stopped. Call it
+ * periodically (e.g. every second) and apply each move as a change of activation to STP through
+ * the one commit path (status/admin.ts), as a status update would: this function changes nothing.
  */
-export function checkDrains(balancer: Balancer, registry: DrainRegistry, nowMs: number): DrainMove[] {
+export function dueDrains(balancer: Balancer, registry: DrainRegistry, nowMs: number): DrainMove[] {
   const moves: DrainMove[] = [];
   const trackers = registry.trackersOf(balancer);
   for (const m of balancer.members) {
@@ -226,9 +226,7 @@ export function checkDrains(balancer: Balancer, registry: DrainRegistry, nowMs: 
     const due = drainDue(m, trackers[m.index]);
     if (due === null || nowMs < due.at) continue;
     const afterSec = Math.round((nowMs - m.disabledSince) / 1000);
-    if (balancer.setActivation(m.index, Act.STOPPED)) {
-      moves.push({ lb: balancer.lb.name, member: m.name, reason: due.reason, afterSec });
-    }
+    moves.push({ lb: balancer.lb.name, member: m.name, reason: due.reason, afterSec });
   }
   return moves;
 }

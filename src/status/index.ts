@@ -22,13 +22,14 @@ import { OPT, renderHtml, type EditTarget } from './html.js';
 import { linkPath } from './link-path.js';
 import { isOwnHost } from './own-host.js';
 import { leadingInt, parseQuery } from './params.js';
-import type { StateStore } from './persist.js';
+import type { AdminState } from './admin.js';
 import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, STATE_COMMANDS, type Command, type Mime, type Result, type StatusReport } from './report.js';
-import { applyAssignments, hasWildcard, planUpdate, unresolvableMessage, wildcardMatcher } from './update.js';
+import { hasWildcard, planUpdate, unresolvableMessage, wildcardMatcher } from './update.js';
 import { ajpView, lbView, type ViewOptions } from './view.js';
 
 export { loadCredentials, hashPassword, type Credentials } from './credentials.js';
 export { StateStore, applyState } from './persist.js';
+export { AdminState, type Actor } from './admin.js';
 
 export interface StatusLogger {
   info(obj: object, msg?: string): void;
@@ -49,8 +50,8 @@ export interface StatusContext {
   readonly ownNames: readonly string[];
   /** ms since the epoch. */
   readonly startTime: number;
-  /** Persistence of live changes; null = --no-persist. */
-  readonly store: StateStore | null;
+  /** The one way to change runtime state (applies, logs, persists, replicates). */
+  readonly admin: AdminState;
   readonly logger: StatusLogger;
   /** From --credentials; null = none (changes then only from loopback clients). */
   readonly credentials: Credentials | null;
@@ -332,18 +333,20 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
       return send200({ result: await update(ctx, params, parsed.masked, target, who) });
     case 'reset': {
       if (target.kind !== 'lb') return fail(MSG.notImplemented);
-      const b = target.balancer;
-      if (target.sw === undefined) b.reset();
-      else b.reset(target.members[0].index);
-      ctx.logger.info({ ...who, lb: b.lb.name, member: target.sw ?? null, action: 'reset' }, 'status reset');
-      return send200({ result: OK_RESULT });
+      const lb = target.balancer.lb.name;
+      const member = target.sw === undefined ? null : target.members[0].name;
+      const done = await ctx.admin.commit([{ kind: 'reset', lb, member }], { source: 'status', ...who });
+      ctx.logger.info({ ...who, lb, member, action: 'reset' }, 'status reset');
+      return send200({ result: done.warning === null ? OK_RESULT : { type: 'ERROR', message: done.warning } });
     }
     case 'recover': {
       if (target.kind !== 'lb' || target.sw === undefined) return fail(MSG.recover);
-      const m = target.members[0];
-      if (!target.balancer.recover(m.index)) return fail(MSG.recover);
-      ctx.logger.info({ ...who, lb: target.balancer.lb.name, member: m.name, action: 'recover' }, 'status recover');
-      return send200({ result: OK_RESULT });
+      const lb = target.balancer.lb.name;
+      const member = target.members[0].name;
+      const done = await ctx.admin.commit([{ kind: 'recover', lb, member }], { source: 'status', ...who });
+      if (!done.complete) return fail(MSG.recover);
+      ctx.logger.info({ ...who, lb, member, action: 'recover' }, 'status recover');
+      return send200({ result: done.warning === null ? OK_RESULT : { type: 'ERROR', message: done.warning } });
     }
   }
 }
@@ -366,22 +369,13 @@ async function update(
   // Plan again after the lookups: another request may have changed the balancer meanwhile.
   const plan = first.hosts.length ? planUpdate(params, masked, target) : first;
   if (!plan.ok) return { type: 'ERROR', message: plan.message };
-  const applied = applyAssignments(b, plan.assignments);
-  const lbName = b.lb.name;
-  for (const c of applied) {
-    ctx.logger.info({ ...who, lb: lbName, member: c.member?.name ?? null, field: c.key, old: c.old, new: c.value }, 'status change');
-    if (!ctx.store || !c.persisted) continue;
-    if (c.member) ctx.store.recordMember(lbName, c.member.name, c.key, c.value, c.config);
-    else ctx.store.recordLb(lbName, c.key, c.value, c.config);
-  }
-  if (ctx.store && applied.length) {
-    try {
-      await ctx.store.save();
-    } catch (e) {
-      ctx.logger.warn({ err: (e as Error).message, path: ctx.store.path }, 'status change not persisted');
-      return { type: 'ERROR', message: `Update applied but not saved to the state file: ${(e as Error).message}` };
-    }
-  }
+  const ops = plan.assignments.map((a) =>
+    a.scope === 'lb'
+      ? ({ kind: 'set', lb: b.lb.name, member: null, key: a.attr.key, value: a.value } as const)
+      : ({ kind: 'set', lb: b.lb.name, member: a.member.name, key: a.attr.key, value: a.value } as const),
+  );
+  const done = await ctx.admin.commit(ops, { source: 'status', ...who });
+  if (done.warning !== null) return { type: 'ERROR', message: done.warning };
   return OK_RESULT;
 }
 

@@ -27,23 +27,11 @@ export type Assignment =
   | { readonly scope: 'lb'; readonly attr: LbAttribute; readonly value: AttrValue }
   | { readonly scope: 'member'; readonly member: MemberRuntime; readonly attr: MemberAttribute; readonly value: AttrValue };
 
-export interface AppliedChange {
-  readonly member: MemberRuntime | null;
-  readonly key: string;
-  readonly old: AttrValue;
-  readonly value: AttrValue;
-  /** The workers-file value (for persistence). */
-  readonly config: AttrValue;
-  /** The table says the change goes to the state file. */
-  readonly persisted: boolean;
-}
-
 export type Plan =
   | { readonly ok: true; readonly assignments: readonly Assignment[]; readonly hosts: readonly { member: MemberRuntime; host: string; port: number }[] }
   | { readonly ok: false; readonly message: string };
 
 const FAIL = 'Update failed (at least partially)';
-const DOMAIN = MEMBER_BY_KEY.get('domain') as MemberAttribute;
 
 /** mod_jk's wording for strings that do not fit its 64-byte fields. */
 const STRING_NAMES: Record<string, string> = { route: 'route', redirect: 'redirect', domain: 'domain', host: 'host name' };
@@ -169,33 +157,4 @@ export function planUpdate(params: ReadonlyMap<string, string>, masked: Readonly
 
 export function unresolvableMessage(host: string, port: number, member: string): string {
   return `${FAIL}: could not resolve address '${host}:${port}' for sub worker '${member}'.`;
-}
-
-/**
- * Apply planned assignments in order, through the balancer's gate (Balancer.setMember / setLb);
- * each is applied only if it still differs from the current value when its turn comes (a route
- * change may already have derived the domain).
- */
-export function applyAssignments(b: Balancer, assignments: readonly Assignment[]): AppliedChange[] {
-  const applied: AppliedChange[] = [];
-  for (const a of assignments) {
-    if (a.scope === 'lb') {
-      const old = a.attr.current(b.lb);
-      if (old === a.value) continue;
-      b.setLb(a.attr.key, a.value);
-      applied.push({ member: null, key: a.attr.key, old, value: a.value, config: a.attr.configured(b.lb), persisted: a.attr.persisted });
-    } else {
-      const old = a.attr.current(a.member);
-      if (old === a.value) continue;
-      const domainBefore = a.member.domain;
-      b.setMember(a.member.index, a.attr.key, a.value);
-      applied.push({ member: a.member, key: a.attr.key, old, value: a.value, config: a.attr.configured(a.member), persisted: a.attr.persisted });
-      // A route change may derive the domain (docs/status-worker.md#update-codes): record that too,
-      // so it is logged and persisted.
-      if (a.member.domain !== domainBefore) {
-        applied.push({ member: a.member, key: 'domain', old: domainBefore, value: a.member.domain, config: DOMAIN.configured(a.member), persisted: DOMAIN.persisted });
-      }
-    }
-  }
-  return applied;
 }

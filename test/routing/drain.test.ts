@@ -1,6 +1,7 @@
 /** Drain progress (HyperLogLog over a sliding window) and the drain policy, with a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, DRAIN_STANDARD_ERROR, DrainRegistry, DrainTracker, checkDrains, drainExtras, drainInfo } from '../../src/routing/drain.js';
+import { BUCKETS, DRAIN_STANDARD_ERROR, DrainRegistry, DrainTracker, dueDrains, drainExtras, drainInfo } from '../../src/routing/drain.js';
+import { applyOp } from '../../src/routing/admin-ops.js';
 import { Balancer } from '../../src/routing/balancer.js';
 import { Act } from '../../src/routing/types.js';
 import { FakeClock, balancer, decide, lbConfig, memberConfig, plain, view } from './fixtures.js';
@@ -128,6 +129,13 @@ function stickyRequest(b: Balancer, reg: DrainRegistry, clock: FakeClock, id: st
   expect(d?.member).toBe('n1');
   expect(d?.sticky).toBe(true);
   reg.trackersOf(b)[0].record(id, clock.now());
+}
+
+/** The drain policy as the app runs it: the due moves, each applied as a change of activation. */
+function checkDrains(b: Balancer, reg: DrainRegistry, nowMs: number) {
+  const moves = dueDrains(b, reg, nowMs);
+  for (const m of moves) applyOp(new Map([[b.lb.name, b]]), { kind: 'set', lb: m.lb, member: m.member, key: 'activation', value: 'STP' });
+  return moves;
 }
 
 describe('drain policy', () => {

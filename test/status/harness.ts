@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
 import type { LbConfig, StatusConfig } from '../../src/config/model.js';
 import { Balancer } from '../../src/routing/balancer.js';
-import { createStatusWorker, type Credentials, type StatusContext } from '../../src/status/index.js';
+import { AdminState, createStatusWorker, type Credentials, type StatusContext } from '../../src/status/index.js';
 import type { StateStore } from '../../src/status/persist.js';
 import { rawGet } from '../helpers/http-client.js';
 
@@ -60,6 +60,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const base = ctxBase.workers.workers.get('jkstatus') as StatusConfig;
   const status: StatusConfig = { ...base, ...opts.statusOverrides };
   const host = opts.host ?? '127.0.0.1';
+  const logger = {
+    info: (obj: object, msg?: string) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+    warn: (obj: object, msg?: string) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+  };
   const ctx: StatusContext = {
     workers: ctxBase.workers,
     mounts: ctxBase.mounts,
@@ -68,12 +72,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     serverPort: 80,
     ownNames: opts.ownNames ?? [host],
     startTime: Date.now() - 5000,
-    store: opts.store ?? null,
+    admin: new AdminState(() => balancers, opts.store ?? null, logger),
     credentials: opts.credentials ?? null,
-    logger: {
-      info: (obj, msg) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
-      warn: (obj, msg) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
-    },
+    logger,
     remoteAddress: opts.remoteAddress,
     resolveHost: opts.resolveHost,
     getMemberExtras: opts.getMemberExtras,

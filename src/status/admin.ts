@@ -1,0 +1,106 @@
+/**
+ * The one way runtime state changes after start: `AdminState.commit`. The status worker's update,
+ * reset and recover, and the drain policy hand it AdminOps; it applies them through the gate of
+ * the current balancers, logs every setting that changed, records the persisted ones in the state
+ * file, and then tells whoever else holds a copy of the state (the worker processes of a
+ * `--processes` balancer: `replicate`) and waits for them. Nobody else writes live settings.
+ */
+import type { Balancer } from '../routing/balancer.js';
+import { applyOp, type AdminOp, type SettingChange } from '../routing/admin-ops.js';
+import type { StateStore } from './persist.js';
+
+export type { AdminOp, SettingChange } from '../routing/admin-ops.js';
+
+/** Who or what made a change: the log says it, and so does the answer's audit. */
+export interface Actor {
+  readonly source: 'status' | 'drain';
+  readonly user: string | null;
+  readonly remote: string | undefined;
+}
+
+export interface AdminLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** What the other copies of the state did with a change (none: one process). */
+export interface ReplicaReport {
+  /** Copies that did not confirm the change in time, by name (e.g. `process 2 (pid 4711)`). */
+  readonly laggards: readonly string[];
+}
+
+export type Replicate = (ops: readonly AdminOp[]) => Promise<ReplicaReport>;
+
+export interface CommitResult {
+  /** Every op applied (false: the list stopped at one that did not apply). */
+  readonly complete: boolean;
+  readonly changes: readonly SettingChange[];
+  /** Applied, but not confirmed by every process or not saved: the answer says so. */
+  readonly warning: string | null;
+}
+
+export class AdminState {
+  /** Set by a primary process: forwards every applied op list to the workers and waits for them. */
+  replicate: Replicate | null = null;
+
+  constructor(
+    private readonly balancers: () => ReadonlyMap<string, Balancer>,
+    private readonly store: StateStore | null,
+    private readonly logger: AdminLogger,
+  ) {}
+
+  /**
+   * Applies `ops` in order. An op that does not apply (a recover of a member that is not in error)
+   * stops the list there: what came before stays applied, as in mod_jk. The result carries a
+   * warning when the change is applied but not everywhere or not saved.
+   */
+  async commit(ops: readonly AdminOp[], actor: Actor): Promise<CommitResult> {
+    const balancers = this.balancers();
+    const changes: SettingChange[] = [];
+    const applied: AdminOp[] = [];
+    let failed = false;
+    for (const op of ops) {
+      const r = applyOp(balancers, op);
+      if (!r.ok) {
+        failed = true;
+        break;
+      }
+      applied.push(op);
+      changes.push(...r.changes);
+    }
+    for (const c of changes) {
+      this.logger.info({ source: actor.source, user: actor.user, remote: actor.remote, lb: c.lb, member: c.member, field: c.key, old: c.old, new: c.value }, 'status change');
+    }
+    const warnings: string[] = [];
+    if (this.replicate !== null && applied.length > 0) {
+      const report = await this.replicate(applied);
+      if (report.laggards.length > 0) {
+        this.logger.warn({ laggards: report.laggards, ops: applied.length }, 'change not confirmed by every process');
+        warnings.push(`Update applied, but not confirmed in time by ${report.laggards.join(', ')}`);
+      }
+    }
+    const saveError = await this.persist(changes);
+    if (saveError !== null) warnings.push(`Update applied but not saved to the state file: ${saveError}`);
+    return { complete: !failed, changes, warning: warnings.length ? warnings.join('; ') : null };
+  }
+
+  private async persist(changes: readonly SettingChange[]): Promise<string | null> {
+    const store = this.store;
+    if (store === null) return null;
+    let any = false;
+    for (const c of changes) {
+      if (!c.persisted) continue;
+      any = true;
+      if (c.member !== null) store.recordMember(c.lb, c.member, c.key, c.value, c.config);
+      else store.recordLb(c.lb, c.key, c.value, c.config);
+    }
+    if (!any) return null;
+    try {
+      await store.save();
+      return null;
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message, path: store.path }, 'status change not persisted');
+      return (e as Error).message;
+    }
+  }
+}
