@@ -32,4 +32,6 @@ export interface StartOptions {
    * worker changes state only for requests addressed to one of them (DNS rebinding).
    */
   readonly serverNames?: readonly string[];
+  /** Worker processes serving traffic (app/cluster.ts); 1 or absent: this process alone. */
+  readonly processes?: number;
 }

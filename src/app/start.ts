@@ -18,9 +18,37 @@ import { BalancerApp, summary } from '../proxy/app.js';
 import type { Farm, StatusHandler } from '../proxy/farm.js';
 import { sendOwnReply } from '../http/own-replies.js';
 import { createLogger, flushLogs } from '../proxy/log.js';
+import { isClusterWorker, startPrimary, startWorker } from './cluster.js';
+
+/**
+ * What a process of a `--processes` balancer does differently (app/cluster.ts); absent for a
+ * balancer in one process.
+ */
+export interface LaunchRole {
+  /** The primary: status requests arrive from the workers with the client's address in a header. */
+  readonly remoteAddress?: (req: IncomingMessage) => string | undefined;
+  /** The port clients see (the primary's own listener is private). */
+  readonly publicPort?: () => number;
+  /** Runs before every status or metrics request is answered here (the primary sums the workers' counters). */
+  readonly beforeStatus?: () => Promise<void>;
+  /** Replaces the local status worker (a worker forwards its status requests to the primary). */
+  readonly statusHandler?: StatusHandler;
+  /** Serves /metrics instead of this process's registry (the primary aggregates the workers'). */
+  readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Answers extra paths below the status mount (the primary's per-process view); true when it did. */
+  readonly serveExtra?: (path: string, req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Every new farm, after the saved state is applied (a worker hooks its balancers up). */
+  readonly prepareFarm?: (farm: Farm) => void;
+  /** Whether this process runs the drain policy (one process does, for all). */
+  readonly drainPolicy: boolean;
+  /** Awaited after the farm is built, before the listener opens (a worker fetches the state). */
+  readonly beforeListen?: () => Promise<void>;
+}
 
 export interface Running {
   readonly app: BalancerApp;
+  readonly admin: AdminState;
+  readonly drains: DrainRegistry;
   readonly address: AddressInfo;
   readonly metricsAddress: AddressInfo | null;
   readonly logger: Logger;
@@ -58,7 +86,7 @@ function openStore(stateFile: string | null, logger: Logger): StateStore | null 
 }
 
 /** Starts everything and resolves once the listeners accept connections. */
-export async function launch(options: StartOptions, logger: Logger = createLogger(options.logLevel)): Promise<Running> {
+export async function launch(options: StartOptions, logger: Logger = createLogger(options.logLevel), role: LaunchRole | null = null): Promise<Running> {
   const credentials: Credentials | null = options.credentialsFile ? loadCredentials(options.credentialsFile) : null;
   const store = openStore(options.stateFile, logger);
   const drains = new DrainRegistry();
@@ -73,31 +101,43 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     mounts: a.farm.loaded.mounts,
     balancers: a.farm.balancers,
     serverName: options.listenHost,
-    serverPort: a.server.address() ? (a.server.address() as AddressInfo).port : options.listenPort,
+    serverPort: role?.publicPort?.() ?? (a.server.address() ? (a.server.address() as AddressInfo).port : options.listenPort),
     ownNames: [options.listenHost, ...(options.serverNames ?? [])],
     startTime: a.startTime,
     admin,
     logger,
     credentials,
     getMemberExtras: memberExtras,
+    remoteAddress: role?.remoteAddress,
   });
 
+  const serveMetrics = role?.metricsHandler ?? metrics.handle;
   const statusFactory = (cfg: StatusConfig, a: BalancerApp): StatusHandler => {
+    if (role?.statusHandler) return role.statusHandler;
     const worker = createStatusWorker(cfg, () => statusContext(a));
     // A status worker restricted to users must not publish its data unauthenticated next door.
     const metricsHere = cfg.users.length === 0;
+    const answer = (req: IncomingMessage, res: ServerResponse): void => {
+      a.refreshConnections();
+      const path = pathOf(req);
+      if (role?.serveExtra?.(path, req, res)) return;
+      if (path.endsWith('/metrics')) {
+        if (metricsHere) return serveMetrics(req, res);
+        // A status worker with a user list does not publish metrics: use --metrics-listen.
+        sendOwnReply(res, 'JKB_NOT_FOUND', { detail: 'this status worker has a user list and serves no metrics; use --metrics-listen' });
+        return;
+      }
+      if (servePage(req, res)) return;
+      worker.handle(req, res);
+    };
+    const before = role?.beforeStatus;
+    if (!before) return { handle: answer };
     return {
       handle(req: IncomingMessage, res: ServerResponse) {
-        a.refreshConnections();
-        const path = pathOf(req);
-        if (path.endsWith('/metrics')) {
-          if (metricsHere) return metrics.handle(req, res);
-          // A status worker with a user list does not publish metrics: use --metrics-listen.
-          sendOwnReply(res, 'JKB_NOT_FOUND', { detail: 'this status worker has a user list and serves no metrics; use --metrics-listen' });
-          return;
-        }
-        if (servePage(req, res)) return;
-        worker.handle(req, res);
+        before().then(
+          () => answer(req, res),
+          () => answer(req, res),
+        );
       },
     };
   };
@@ -105,6 +145,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const prepareFarm = (farm: Farm): void => {
     if (store) applyState(store.state, farm.balancers, logger);
     drains.prune(farm.balancers.values());
+    role?.prepareFarm?.(farm);
   };
 
   /** Drain policy: stop disabled members whose sticky traffic has ended or whose deadline passed. */
@@ -140,10 +181,11 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     throw err;
   }
   const running = app;
+  if (role?.beforeListen) await role.beforeListen();
   const address = await running.listen();
   // Drain deadlines are in seconds; a 1 s check (and connection sampling) is a loop over the members.
   const drainTimer = setInterval(() => {
-    finishDrains(running.farm);
+    if (role === null || role.drainPolicy) finishDrains(running.farm);
     running.refreshConnections();
   }, 1000);
   drainTimer.unref();
@@ -152,7 +194,10 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   let metricsAddress: AddressInfo | null = null;
   if (options.metricsPort !== undefined) {
     metricsServer = http.createServer((req, res) => {
-      if (pathOf(req) === '/metrics') metrics.handle(req, res);
+      if (pathOf(req) === '/metrics') {
+        if (role?.beforeStatus) void role.beforeStatus().finally(() => serveMetrics(req, res));
+        else serveMetrics(req, res);
+      }
       else {
         sendOwnReply(res, 'JKB_NOT_FOUND', { detail: 'metrics are served at /metrics' });
       }
@@ -163,10 +208,12 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     });
     metricsAddress = metricsServer.address() as AddressInfo;
   }
-  logger.info({ listen: `${address.address}:${address.port}`, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, 'jkbalancer started');
+  logger.info({ listen: `${address.address}:${address.port}`, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
 
   return {
     app: running,
+    admin,
+    drains,
     address,
     metricsAddress,
     logger,
@@ -186,6 +233,9 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
 
 /** The CLI entry: launch, then live until SIGTERM/SIGINT; SIGHUP reloads. */
 export async function start(options: StartOptions): Promise<void> {
+  const processes = options.processes ?? 1;
+  if (isClusterWorker()) return startWorker(options);
+  if (processes > 1) return startPrimary(options, processes);
   const logger = createLogger(options.logLevel);
   let running: Running;
   try {

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { StartOptions } from '../app/start-options.js';
 import { DEFAULT_LIMITS } from '../proxy/limits.js';
@@ -74,6 +75,12 @@ export function parseForwardUri(value: string): ForwardUriMode {
   return mode as ForwardUriMode;
 }
 
+/** `--processes`: a count of 1 or more, or `auto` (one per core). */
+export function parseProcesses(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  return parseCount(value);
+}
+
 export function parseLogLevel(value: string): LogLevel {
   const level = value.toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
@@ -98,6 +105,7 @@ export interface StartFlags {
   readonly bodyTimeout: number;
   readonly maxConnections: number;
   readonly forwardUri: ForwardUriMode;
+  readonly processes: number;
 }
 
 /**
@@ -124,5 +132,6 @@ export function toStartOptions(flags: StartFlags, fileExists: (file: string) => 
     limits: { headerTimeoutMs: flags.headerTimeout, bodyIdleTimeoutMs: flags.bodyTimeout, maxConnections: flags.maxConnections },
     serverNames: flags.serverName ?? [],
     forwardUri: flags.forwardUri,
+    processes: flags.processes,
   };
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import {
   DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseCount, parseListen, parseLogLevel, parseMillis,
-  parseForwardUri, parseNames, toStartOptions,
+  parseForwardUri, parseNames, parseProcesses, toStartOptions,
   type StartFlags,
 } from './options.js';
 
@@ -57,6 +57,12 @@ export function startCommand(program: Command, _ctx: CliContext): void {
         .env('JKB_FORWARD_URI')
         .default('proxy')
         .argParser(arg(parseForwardUri)),
+    )
+    .addOption(
+      new Option('--processes <n>', "worker processes serving traffic, or 'auto' (one per core); the primary owns the admin state")
+        .env('JKB_PROCESSES')
+        .default(1)
+        .argParser(arg(parseProcesses)),
     )
     .action(async (flags: StartFlags) => {
       const options = toStartOptions(flags);

@@ -35,6 +35,7 @@ import {
   type AttemptOutcome,
   type Clock,
   type RequestView,
+  type StateCode,
   type Step,
 } from './types.js';
 
@@ -67,6 +68,13 @@ export class Balancer implements SelectionContext {
   /** The settings records, writable only here: this class is the gate (see "the gate" below). */
   private readonly lbSettings: LbSettings;
   private readonly memberSettings: readonly MemberSettings[];
+  /**
+   * Several processes share member states (`--processes`): called when an attempt moved member i
+   * into ERROR or out of an error state to OK, so the other processes can take the state over.
+   */
+  stateShared: ((i: number) => void) | null = null;
+  /** Recovery (ERROR → RECOVER after recover_time) is decided by another process, once for all. */
+  recoveryElsewhere = false;
 
   constructor(config: LbConfig, opts: { maintainSec: number; clock: Clock }) {
     const now = opts.clock.now();
@@ -241,6 +249,7 @@ export class Balancer implements SelectionContext {
     const lb = this.lb;
     const local = r.local;
     const now = this.clock.now();
+    const before = m.state;
     if (lb.busy > 0) lb.busy--;
     if (m.busy > 0) m.busy--;
     m.transferred += outcome.bytesSent;
@@ -314,6 +323,9 @@ export class Balancer implements SelectionContext {
         if (m.firstErrorTime === 0) m.firstErrorTime = now;
         m.lastErrorTime = now;
         break;
+    }
+    if (this.stateShared !== null && m.state !== before && (m.state === State.ERROR || (before !== State.OK && before !== State.IDLE && before !== State.BUSY))) {
+      this.stateShared(member);
     }
     r.lastStatus = outcomeStatus(outcome);
     if (outcome.kind !== 'success') r.reason = outcome.kind;
@@ -478,9 +490,21 @@ export class Balancer implements SelectionContext {
     if (elapsed < interval) return;
     lb.lastMaintainTime = now;
     const curmax = decay(this.members, lb.method, Math.floor(elapsed / interval));
+    if (this.recoveryElsewhere) return;
     if (recoverMembers(this.members, lb.method, curmax, now, lb.recoverTimeSec, lb.errorEscalationTimeSec) === 0) {
       forceRecovery(this.members, null);
     }
+  }
+
+  /**
+   * A member state decided by another process of this balancer (`--processes`): its error or its
+   * recovery. lb_value stays this process's own (mod_jk's optimistic lb values).
+   */
+  adoptState(i: number, state: StateCode, firstErrorTime: number, lastErrorTime: number): void {
+    const m = this.members[i];
+    m.state = state;
+    m.firstErrorTime = firstErrorTime;
+    m.lastErrorTime = lastErrorTime;
   }
 
   // ---------------------------------------------------------------- internals

@@ -93,6 +93,31 @@ export class DrainTracker {
     if (rank > this.registers[base + index]) this.registers[base + index] = rank;
   }
 
+  sketch(): DrainSketch {
+    return { windowSec: this.windowSec, lastStickyMs: this.lastStickyMs, epochs: Array.from(this.epochs), registers: Buffer.from(this.registers).toString('base64') };
+  }
+
+  /**
+   * Union with another process's tracker of the same member: HLL sketches merge by register-wise
+   * maximum, bucket by bucket; a bucket newer than ours replaces ours, an older one is ignored.
+   */
+  merge(s: DrainSketch): void {
+    if (s.lastStickyMs > this.lastStickyMs) this.lastStickyMs = s.lastStickyMs;
+    if (s.windowSec !== this.windowSec || this.windowSec === 0) return;
+    const theirs = Uint8Array.from(atob(s.registers), (c) => c.charCodeAt(0));
+    for (let slot = 0; slot < BUCKETS; slot++) {
+      const e = s.epochs[slot];
+      const base = slot * M;
+      if (e < 0 || e < this.epochs[slot]) continue;
+      if (e > this.epochs[slot]) {
+        this.registers.set(theirs.subarray(base, base + M), base);
+        this.epochs[slot] = e;
+        continue;
+      }
+      for (let j = 0; j < M; j++) if (theirs[base + j] > this.registers[base + j]) this.registers[base + j] = theirs[base + j];
+    }
+  }
+
   /** Estimated distinct session ids recorded within the last windowSec seconds before nowMs. */
   distinct(nowMs: number): number {
     if (this.windowSec === 0) return 0;
@@ -127,6 +152,15 @@ export class DrainTracker {
     }
     return Math.round(estimate);
   }
+}
+
+/** A tracker as plain data: what another process needs to merge it into its own (`--processes`). */
+export interface DrainSketch {
+  readonly windowSec: number;
+  readonly lastStickyMs: number;
+  readonly epochs: readonly number[];
+  /** The registers, base64. */
+  readonly registers: string;
 }
 
 /**

@@ -45,6 +45,7 @@ describe('toStartOptions', () => {
     bodyTimeout: 30000,
     maxConnections: 10000,
     forwardUri: 'proxy',
+    processes: 1,
   };
 
   it('defaults: mounts beside the workers file when present, state file beside it', () => {

@@ -1,0 +1,196 @@
+/**
+ * `jkbalancer start --processes N` as real processes on real sockets: the primary owns the admin
+ * state, every worker process applies each change before the status answer, member errors are
+ * shared, counters are summed, and the primary replaces a dead worker with the current state.
+ * Every request opens its own connection, so node:cluster spreads them over the workers.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
+import { httpFarm } from '../helpers/balancer.js';
+import { startCli, type CliProcess } from '../helpers/cli-process.js';
+import { rawGet } from '../helpers/http-client.js';
+import { freePort } from '../helpers/tomcat.js';
+
+interface ProcessView {
+  pid: number;
+  balancers: { lb: { members: Record<string, { elected: number; state: string }> } };
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'jkb-cluster-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
+
+async function startCluster(processes: number, backends: FakeTomcat[], extra = '') {
+  const port = await freePort();
+  const members = Object.fromEntries(backends.map((b) => [b.route, b.port]));
+  const workers = join(dir, `w${processes}.properties`);
+  writeFileSync(workers, httpFarm(members, `worker.list=jkstatus\nworker.jkstatus.type=status\n${extra}`));
+  writeFileSync(join(dir, `m${processes}.properties`), MOUNTS);
+  const cli = startCli(['--workers', workers, '--mounts', join(dir, `m${processes}.properties`), '--listen', `127.0.0.1:${port}`, '--no-persist', '--processes', String(processes)]);
+  await cli.waitFor(/jkbalancer started/);
+  const req = (path: string, headers: Record<string, string> = {}) => rawGet('127.0.0.1', port, path, { host: `127.0.0.1:${port}`, ...headers });
+  const processesView = async (): Promise<ProcessView[]> => {
+    // The primary keeps what it last collected: a status read collects afresh.
+    await req('/jkstatus?mime=json');
+    return (JSON.parse((await req('/jkstatus/processes')).body) as { processes: ProcessView[] }).processes;
+  };
+  return { cli, port, req, processesView };
+}
+
+async function stopCluster(cli: CliProcess): Promise<number | null> {
+  cli.child.kill('SIGTERM');
+  return cli.exited;
+}
+
+describe.each([2, 3])('with %i worker processes', (n) => {
+  let backends: FakeTomcat[];
+  beforeAll(async () => {
+    backends = [await startFakeTomcat('node1'), await startFakeTomcat('node2'), await startFakeTomcat('node3')];
+  });
+  afterAll(async () => {
+    for (const b of backends) await b.close();
+  });
+
+  it('a drain answered OK holds in every worker; sticky sessions still reach the member; counters are sums', async () => {
+    const c = await startCluster(n, backends);
+    try {
+      const answer = await c.req('/jkstatus?cmd=update&w=lb&sw=node1&vwa=1&mime=txt');
+      expect(answer.body).toContain('type=OK');
+      const newSessions = await Promise.all(Array.from({ length: 30 }, () => c.req('/app/x')));
+      expect(newSessions.map((r) => r.headers['x-instance'] ?? JSON.parse(r.body).instance).filter((i) => i === 'node1')).toEqual([]);
+      const sticky = await Promise.all(Array.from({ length: 30 }, (_, i) => c.req('/app/x', { cookie: `JSESSIONID=s${i}.node1` })));
+      expect(sticky.every((r) => r.status === 200)).toBe(true);
+      const view = await c.processesView();
+      expect(view).toHaveLength(n);
+      // Every worker routed sticky requests to the drained member, and none a new session.
+      for (const p of view) expect(p.balancers.lb.members.node1.elected).toBeGreaterThan(0);
+      const sum = (member: string) => view.reduce((a, p) => a + p.balancers.lb.members[member].elected, 0);
+      expect(sum('node1')).toBe(30);
+      const status = JSON.parse((await c.req('/jkstatus?mime=json')).body);
+      const shown = status.balancers[0].members.map((m: { name: string; elected: number; activation: string }) => [m.name, m.elected, m.activation]);
+      expect(shown).toEqual([
+        ['node1', 30, 'DIS'],
+        ['node2', sum('node2'), 'ACT'],
+        ['node3', sum('node3'), 'ACT'],
+      ]);
+      expect(sum('node2') + sum('node3')).toBe(30);
+      const metrics = (await c.req('/jkstatus/metrics')).body;
+      expect(metrics).toMatch(/jkbalancer_member_requests_total\{lb="lb",member="node1",code_class="2xx"\} 30\b/);
+    } finally {
+      expect(await stopCluster(c.cli)).toBe(0);
+    }
+  });
+
+  it('a member error seen by one worker is every worker\'s; it recovers once for all', async () => {
+    const c = await startCluster(n, backends, 'worker.lb.recover_time=1\nworker.maintain=1\n');
+    try {
+      await backends[2].kill();
+      // New sessions until one lands on the dead member and fails over.
+      for (let i = 0; i < 20 && !/node3/.test(c.cli.out().match(/member in error for every process.*/)?.[0] ?? ''); i++) {
+        expect((await c.req('/app/x')).status).toBe(200);
+      }
+      await c.cli.waitFor(/member in error for every process/);
+      await new Promise((r) => setTimeout(r, 100));
+      const errView = await c.processesView();
+      for (const p of errView) expect(p.balancers.lb.members.node3.state).toMatch(/^ERR/);
+      await backends[2].revive();
+      // recover_time 1 s, maintenance every second: the primary moves it to recovery for all.
+      const end = Date.now() + 8000;
+      let states: string[] = [];
+      while (Date.now() < end) {
+        await Promise.all(Array.from({ length: 6 }, () => c.req('/app/x')));
+        states = (await c.processesView()).map((p) => p.balancers.lb.members.node3.state);
+        if (states.every((s) => s === 'OK')) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(states).toEqual(Array(n).fill('OK'));
+    } finally {
+      expect(await stopCluster(c.cli)).toBe(0);
+    }
+  });
+});
+
+describe('the primary', () => {
+  let backends: FakeTomcat[];
+  beforeAll(async () => {
+    backends = [await startFakeTomcat('node1'), await startFakeTomcat('node2')];
+  });
+  afterAll(async () => {
+    for (const b of backends) await b.close();
+  });
+
+  it('replaces a killed worker with the current admin state, and reloads on SIGHUP under load without a failed request', async () => {
+    const c = await startCluster(2, backends);
+    try {
+      expect((await c.req('/jkstatus?cmd=update&w=lb&sw=node1&vwa=1&mime=txt')).body).toContain('type=OK');
+      let running = true;
+      const statuses: number[] = [];
+      const errors: string[] = [];
+      const load = Array.from({ length: 4 }, async () => {
+        while (running) {
+          try {
+            statuses.push((await c.req('/app/x')).status);
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const before = (await c.processesView()).map((p) => p.pid);
+      process.kill(before[0], 'SIGKILL');
+      await c.cli.waitFor(/worker process died/);
+      const end = Date.now() + 10_000;
+      let after: ProcessView[] = [];
+      while (Date.now() < end) {
+        after = await c.processesView();
+        if (after.length === 2 && !after.some((p) => p.pid === before[0])) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(after.map((p) => p.pid)).not.toContain(before[0]);
+      expect(after).toHaveLength(2);
+      await new Promise((r) => setTimeout(r, 500));
+      running = false;
+      await Promise.all(load);
+      // Only requests in flight on the killed worker may fail: one per load loop at most.
+      expect(errors.length + statuses.filter((s) => s !== 200).length).toBeLessThanOrEqual(4);
+
+      // The new worker has the drain: no new session reaches node1 anywhere.
+      const fresh = await Promise.all(Array.from({ length: 20 }, () => c.req('/app/x')));
+      expect(fresh.filter((r) => JSON.parse(r.body).instance === 'node1')).toEqual([]);
+
+      // SIGHUP under load: not one failed request.
+      running = true;
+      statuses.length = 0;
+      errors.length = 0;
+      const load2 = Array.from({ length: 4 }, async () => {
+        while (running) {
+          try {
+            statuses.push((await c.req('/app/x')).status);
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      c.cli.child.kill('SIGHUP');
+      await c.cli.waitFor(/configuration reloaded/);
+      await new Promise((r) => setTimeout(r, 300));
+      running = false;
+      await Promise.all(load2);
+      expect(statuses.length).toBeGreaterThan(20);
+      expect({ errors, failed: statuses.filter((s) => s !== 200) }).toEqual({ errors: [], failed: [] });
+      // The reload kept the live drain (the workers file did not change it).
+      const after2 = await Promise.all(Array.from({ length: 10 }, () => c.req('/app/x')));
+      expect(after2.filter((r) => JSON.parse(r.body).instance === 'node1')).toEqual([]);
+    } finally {
+      expect(await stopCluster(c.cli)).toBe(0);
+    }
+  });
+});
