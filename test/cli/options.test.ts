@@ -64,6 +64,7 @@ describe('toStartOptions', () => {
       shutdownTimeoutMs: 10000,
       limits: { headerTimeoutMs: 10000, bodyIdleTimeoutMs: 30000, maxConnections: 10000 },
       serverNames: [],
+      processes: 1,
       forwardUri: 'proxy',
     });
   });
