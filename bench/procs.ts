@@ -37,8 +37,9 @@ export function pinSelf(): void {
 }
 
 /** Spawns `cmd args` on `cpu` (taskset execs the command, so the pid is the command's own). */
-export function spawnOn(cpu: number, cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-  const child = canPin ? spawn('taskset', ['-c', String(cpu), cmd, ...args], options) : spawn(cmd, args, options);
+/** `cpu` null: not pinned (the `--processes` rows spread over every core). */
+export function spawnOn(cpu: number | null, cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  const child = canPin && cpu !== null ? spawn('taskset', ['-c', String(cpu), cmd, ...args], options) : spawn(cmd, args, options);
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -121,14 +122,25 @@ const CLK_TCK = (() => {
  * User + system CPU time of a whole process (all its threads: GC, libuv pool) in µs, from
  * /proc/<pid>/stat; null where there is no /proc.
  */
+/** CPU time of `pid` and of its live child processes (a `--processes` balancer's workers), µs. */
 export function cpuTimeUs(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the ')' that closes the command name start at field 3 (state); utime is 14, stime 15.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+    let us = ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+    for (const child of childrenOf(pid)) us += cpuTimeUs(child) ?? 0;
+    return us;
   } catch {
     return null;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 

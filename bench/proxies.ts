@@ -45,8 +45,11 @@ export async function startBare(backends: Record<string, number>, nodeFlags: str
   };
 }
 
-/** `jkbalancer start` with one lb worker `lb` over `members`, mounted on /*; `nodeFlags` e.g. --cpu-prof. */
-export async function startJkbalancer(name: string, members: Member[], nodeFlags: string[] = []): Promise<ProxyProcess> {
+/**
+ * `jkbalancer start` with one lb worker `lb` over `members`, mounted on /*; `nodeFlags` e.g.
+ * --cpu-prof. `processes` > 1 runs that many worker processes, not pinned (they use every core).
+ */
+export async function startJkbalancer(name: string, members: Member[], nodeFlags: string[] = [], processes = 1, pinned = true): Promise<ProxyProcess> {
   const workers = [
     'worker.list=lb',
     'worker.lb.type=lb',
@@ -70,8 +73,9 @@ export async function startJkbalancer(name: string, members: Member[], nodeFlags
     '--metrics-listen', `127.0.0.1:${metricsPort}`,
     '--log-level', 'info',
     '--no-persist',
+    '--processes', String(processes),
   ];
-  const child = spawnOn(PROXY_CPU, process.execPath, args, { stdio: ['ignore', log, 'inherit'] });
+  const child = spawnOn(pinned ? PROXY_CPU : null, process.execPath, args, { stdio: ['ignore', log, 'inherit'] });
   closeSync(log);
   await Promise.race([
     waitForPort(port),

@@ -20,6 +20,9 @@ export async function staticTargets(): Promise<Target[]> {
   const ports = await startBackends();
   const bare = await startBare(ports);
   const jkb = await startJkbalancer('static', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })));
+  // All cores (--processes): one process and two, neither pinned, sharing the cores with the load.
+  const one = await startJkbalancer('static-p1', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 1, false);
+  const two = await startJkbalancer('static-p2', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 2, false);
   const url = (port: number) => `http://127.0.0.1:${port}/app/`;
   return [
     { scenario: 'direct: one backend', url: url(ports.node1) },
@@ -27,5 +30,7 @@ export async function staticTargets(): Promise<Target[]> {
     { scenario: 'bare forwarder: sticky', url: url(bare.port), cookie: STICKY, proxyPid: bare.pid },
     { scenario: 'jkbalancer: session-less', url: url(jkb.port), proxyPid: jkb.pid, bare: 'bare forwarder: session-less' },
     { scenario: 'jkbalancer: sticky', url: url(jkb.port), cookie: STICKY, proxyPid: jkb.pid, bare: 'bare forwarder: sticky' },
+    { scenario: 'jkbalancer --processes 1, unpinned: session-less', url: url(one.port), proxyPid: one.pid },
+    { scenario: 'jkbalancer --processes 2, unpinned: session-less', url: url(two.port), proxyPid: two.pid, bare: 'jkbalancer --processes 1, unpinned: session-less' },
   ];
 }

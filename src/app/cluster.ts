@@ -33,6 +33,8 @@ import { sendOwnReply } from '../http/own-replies.js';
 const ACK_TIMEOUT_MS = 2000;
 /** How long a status request waits for the workers' counters. */
 const COLLECT_TIMEOUT_MS = 1000;
+/** Metric families the primary serves from its own registry rather than summing the workers'. */
+const PRIMARY_FAMILIES = new Set(['jkbalancer_config_reloads_total', 'jkbalancer_member_sticky_sessions', 'jkbalancer_member_last_sticky_request_timestamp_seconds']);
 /** Header carrying the client's address from a worker to the primary's private listener. */
 const CLIENT_HEADER = 'x-jkbalancer-client-address';
 
@@ -230,8 +232,9 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   const metricsHandler = (req: IncomingMessage, res: ServerResponse) => {
     void collectAll(true).then(async (all) => {
       absorb(all);
-      // Families counted per process are summed; the primary adds the ones only it keeps (reloads).
-      const own = (await running.metrics.registry.getMetricsAsJSON()).filter((f) => f.name === 'jkbalancer_config_reloads_total');
+      // Families counted per process are summed; the primary adds the ones only it keeps right:
+      // reloads, and drain progress from the union of the workers' sketches (absorbed above).
+      const own = (await running.metrics.registry.getMetricsAsJSON()).filter((f) => PRIMARY_FAMILIES.has(f.name));
       const merged = AggregatorRegistry.aggregate([...all.map((c) => c.metrics ?? []), own]);
       const text = await merged.metrics();
       res.writeHead(200, { 'content-type': merged.contentType, 'cache-control': 'no-store' });
@@ -471,7 +474,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
       }
       out[lb] = { busy: b.lb.busy, maxBusy: b.lb.maxBusy, members };
     }
-    const metrics = withMetrics && running ? (await running.metrics.registry.getMetricsAsJSON()).filter((f) => f.name !== 'jkbalancer_config_reloads_total') : null;
+    const metrics = withMetrics && running ? (await running.metrics.registry.getMetricsAsJSON()).filter((f) => !PRIMARY_FAMILIES.has(f.name)) : null;
     return { pid: process.pid, balancers: out, metrics };
   };
 

@@ -121,6 +121,8 @@ export function registerFamilies(src: FamilySources): Counter<'result'> {
       help,
       labelNames: ['lb', 'member', label],
       registers,
+      // --processes: every worker holds the same shared state; summing would count it once per worker.
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const [lb, b] of getBalancers()) {

@@ -81,8 +81,12 @@ describe.each([2, 3])('with %i worker processes', (n) => {
         ['node3', sum('node3'), 'ACT'],
       ]);
       expect(sum('node2') + sum('node3')).toBe(30);
+      // Drain progress is the union of every worker's sessions, not one worker's share.
+      expect(status.balancers[0].members[0].drain.sessions_seen).toBe(30);
       const metrics = (await c.req('/jkstatus/metrics')).body;
       expect(metrics).toMatch(/jkbalancer_member_requests_total\{lb="lb",member="node1",code_class="2xx"\} 30\b/);
+      expect(metrics).toMatch(/jkbalancer_member_sticky_sessions\{lb="lb",member="node1"\} 30\b/);
+      expect(metrics).toMatch(/jkbalancer_member_activation\{lb="lb",member="node1",activation="DIS"\} 1\b/);
     } finally {
       expect(await stopCluster(c.cli)).toBe(0);
     }
