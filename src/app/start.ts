@@ -194,10 +194,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   let metricsAddress: AddressInfo | null = null;
   if (options.metricsPort !== undefined) {
     metricsServer = http.createServer((req, res) => {
-      if (pathOf(req) === '/metrics') {
-        if (role?.beforeStatus) void role.beforeStatus().finally(() => serveMetrics(req, res));
-        else serveMetrics(req, res);
-      }
+      if (pathOf(req) === '/metrics') serveMetrics(req, res);
       else {
         sendOwnReply(res, 'JKB_NOT_FOUND', { detail: 'metrics are served at /metrics' });
       }
