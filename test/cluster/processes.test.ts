@@ -44,6 +44,29 @@ async function startCluster(processes: number, backends: FakeTomcat[], extra = '
   return { cli, port, req, processesView };
 }
 
+/** Four loops of new-session requests until stopped: how many were answered, which failed. */
+function startLoad(req: (path: string) => Promise<{ status: number }>) {
+  let running = true;
+  const statuses: number[] = [];
+  const errors: string[] = [];
+  const loops = Array.from({ length: 4 }, async () => {
+    while (running) {
+      try {
+        statuses.push((await req('/app/x')).status);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { answered: statuses.length, failed: statuses.filter((s) => s !== 200), errors };
+    },
+  };
+}
+
 async function stopCluster(cli: CliProcess): Promise<number | null> {
   cli.child.kill('SIGTERM');
   return cli.exited;
@@ -134,18 +157,7 @@ describe('the primary', () => {
     const c = await startCluster(2, backends);
     try {
       expect((await c.req('/jkstatus?cmd=update&w=lb&sw=node1&vwa=1&mime=txt')).body).toContain('type=OK');
-      let running = true;
-      const statuses: number[] = [];
-      const errors: string[] = [];
-      const load = Array.from({ length: 4 }, async () => {
-        while (running) {
-          try {
-            statuses.push((await c.req('/app/x')).status);
-          } catch (e) {
-            errors.push((e as Error).message);
-          }
-        }
-      });
+      let load = startLoad(c.req);
       await new Promise((r) => setTimeout(r, 200));
       const before = (await c.processesView()).map((p) => p.pid);
       process.kill(before[0], 'SIGKILL');
@@ -160,36 +172,23 @@ describe('the primary', () => {
       expect(after.map((p) => p.pid)).not.toContain(before[0]);
       expect(after).toHaveLength(2);
       await new Promise((r) => setTimeout(r, 500));
-      running = false;
-      await Promise.all(load);
+      const killed = await load.stop();
       // Only requests in flight on the killed worker may fail: one per load loop at most.
-      expect(errors.length + statuses.filter((s) => s !== 200).length).toBeLessThanOrEqual(4);
+      expect(killed.errors.length + killed.failed.length).toBeLessThanOrEqual(4);
 
       // The new worker has the drain: no new session reaches node1 anywhere.
       const fresh = await Promise.all(Array.from({ length: 20 }, () => c.req('/app/x')));
       expect(fresh.filter((r) => JSON.parse(r.body).instance === 'node1')).toEqual([]);
 
       // SIGHUP under load: not one failed request.
-      running = true;
-      statuses.length = 0;
-      errors.length = 0;
-      const load2 = Array.from({ length: 4 }, async () => {
-        while (running) {
-          try {
-            statuses.push((await c.req('/app/x')).status);
-          } catch (e) {
-            errors.push((e as Error).message);
-          }
-        }
-      });
+      load = startLoad(c.req);
       await new Promise((r) => setTimeout(r, 200));
       c.cli.child.kill('SIGHUP');
       await c.cli.waitFor(/configuration reloaded/);
       await new Promise((r) => setTimeout(r, 300));
-      running = false;
-      await Promise.all(load2);
-      expect(statuses.length).toBeGreaterThan(20);
-      expect({ errors, failed: statuses.filter((s) => s !== 200) }).toEqual({ errors: [], failed: [] });
+      const reloaded = await load.stop();
+      expect(reloaded.answered).toBeGreaterThan(20);
+      expect({ errors: reloaded.errors, failed: reloaded.failed }).toEqual({ errors: [], failed: [] });
       // The reload kept the live drain (the workers file did not change it).
       const after2 = await Promise.all(Array.from({ length: 10 }, () => c.req('/app/x')));
       expect(after2.filter((r) => JSON.parse(r.body).instance === 'node1')).toEqual([]);
