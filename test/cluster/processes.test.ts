@@ -153,6 +153,27 @@ describe('the primary', () => {
     for (const b of backends) await b.close();
   });
 
+  it('answers a change only when every worker applied it, naming a worker that did not in time', async () => {
+    const c = await startCluster(2, backends);
+    const pids = (await c.processesView()).map((p) => p.pid);
+    try {
+      process.kill(pids[0], 'SIGSTOP');
+      const started = Date.now();
+      const answer = await c.req('/jkstatus?cmd=update&w=lb&sw=node2&vwf=3&mime=txt');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      expect(answer.body).toContain('type=ERROR');
+      expect(answer.body).toContain(`pid ${pids[0]}`);
+      await c.cli.waitFor(/change not confirmed by every process/);
+      process.kill(pids[0], 'SIGCONT');
+      // Once it runs again it applies the change like everyone else.
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await c.req('/jkstatus?cmd=update&w=lb&sw=node2&vwf=4&mime=txt')).body).toContain('type=OK');
+    } finally {
+      process.kill(pids[0], 'SIGCONT');
+      expect(await stopCluster(c.cli)).toBe(0);
+    }
+  });
+
   it('replaces a killed worker with the current admin state, and reloads on SIGHUP under load without a failed request', async () => {
     const c = await startCluster(2, backends);
     try {
