@@ -291,7 +291,7 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
       b.maintain();
       const prev = lastStates.get(b);
       for (const m of b.members) {
-        if (prev && prev[m.index] !== m.state && prev[m.index] === State.ERROR) shareState(null, lb, m.name, m);
+        if (prev && prev[m.index] !== m.state && prev[m.index] === State.ERROR) shareState(null, lb, m.name, { state: m.state, firstErrorTime: m.firstErrorTime, lastErrorTime: m.lastErrorTime });
       }
       lastStates.set(b, b.members.map((m) => m.state));
     }
