@@ -249,6 +249,23 @@
     } else if (lbs.size > 0) {
       container.querySelector('.empty')?.remove();
     }
+    renderAudit(data.audit || []);
+  }
+
+  /** "Recent changes": the newest AUDIT_SHOWN entries of the audit trail, newest first (text only). */
+  const AUDIT_SHOWN = 20;
+  function renderAudit(audit) {
+    const list = $('audit-list');
+    const items = audit.slice(-AUDIT_SHOWN).reverse().map((e) => {
+      const li = document.createElement('li');
+      const who = [e.user === null ? null : `user ${e.user}`, e.remote === null ? null : `from ${e.remote}`].filter(Boolean).join(' ');
+      const what = `${e.lb}${e.member === null ? '' : `/${e.member}`} ${e.field}`;
+      const change = e.old === null && e.new === null ? '' : `: ${e.old ?? ''} → ${e.new ?? ''}`;
+      li.textContent = `${new Date(e.time).toLocaleString()} [${e.source}${who ? ` ${who}` : ''}] ${what}${change}`;
+      return li;
+    });
+    list.replaceChildren(...items);
+    $('audit-empty').hidden = items.length > 0;
   }
 
   function showConnection(message) {

@@ -143,7 +143,11 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   };
 
   const prepareFarm = (farm: Farm): void => {
-    if (store) applyState(store.state, farm.balancers, logger);
+    if (store) {
+      applyState(store.state, farm.balancers, logger, (r) =>
+        admin.addAudit([{ time: Date.now(), source: 'restore', user: null, remote: null, ...r }]),
+      );
+    }
     drains.prune(farm.balancers.values());
     role?.prepareFarm?.(farm);
   };

@@ -7,15 +7,36 @@
  */
 import type { Balancer } from '../routing/balancer.js';
 import { applyOp, type AdminOp, type SettingChange } from '../routing/admin-ops.js';
+import type { AttrValue } from '../routing/attributes.js';
 import type { StateStore } from './persist.js';
 
 export type { AdminOp, SettingChange } from '../routing/admin-ops.js';
 
 /** Who or what made a change: the log says it, and so does the answer's audit. */
 export interface Actor {
-  readonly source: 'status' | 'drain';
+  readonly source: 'status' | 'drain' | 'restore';
   readonly user: string | null;
   readonly remote: string | undefined;
+}
+
+/** How many audit entries are kept (in memory and in the state file); the oldest go first. */
+export const AUDIT_LIMIT = 500;
+
+/**
+ * One entry of the audit trail: a setting that changed (`field`, `old` → `new`), or a reset or
+ * recover (`field` 'reset' / 'recover', `old` and `new` null). Newest last.
+ */
+export interface AuditEntry {
+  /** ms since the epoch. */
+  readonly time: number;
+  readonly source: Actor['source'];
+  readonly user: string | null;
+  readonly remote: string | null;
+  readonly lb: string;
+  readonly member: string | null;
+  readonly field: string;
+  readonly old: AttrValue | null;
+  readonly new: AttrValue | null;
 }
 
 export interface AdminLogger {
@@ -43,11 +64,29 @@ export class AdminState {
   /** Set by a primary process: forwards every applied op list to the workers and waits for them. */
   replicate: Replicate | null = null;
 
+  private readonly trail: AuditEntry[] = [];
+
   constructor(
     private readonly balancers: () => ReadonlyMap<string, Balancer>,
     private readonly store: StateStore | null,
     private readonly logger: AdminLogger,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    // The trail saved with the state file survives a restart.
+    if (store !== null) this.addAudit(store.state.audit ?? []);
+  }
+
+  /** The audit trail, oldest first, at most AUDIT_LIMIT entries. */
+  get audit(): readonly AuditEntry[] {
+    return this.trail;
+  }
+
+  /** Adds entries (e.g. source 'restore' from applyState) and drops the oldest beyond AUDIT_LIMIT. */
+  addAudit(entries: readonly AuditEntry[]): void {
+    this.trail.push(...entries);
+    if (this.trail.length > AUDIT_LIMIT) this.trail.splice(0, this.trail.length - AUDIT_LIMIT);
+    this.store?.recordAudit(this.trail);
+  }
 
   /**
    * Applies `ops` in order. An op that does not apply (a recover of a member that is not in error)
@@ -68,9 +107,18 @@ export class AdminState {
       applied.push(op);
       changes.push(...r.changes);
     }
+    const time = this.now();
+    const who = { time, source: actor.source, user: actor.user, remote: actor.remote ?? null };
+    const entries: AuditEntry[] = [];
+    for (const op of applied) {
+      if (op.kind === 'set') continue;
+      entries.push({ ...who, lb: op.lb, member: op.member, field: op.kind, old: null, new: null });
+    }
     for (const c of changes) {
+      entries.push({ ...who, lb: c.lb, member: c.member, field: c.key, old: c.old, new: c.value });
       this.logger.info({ source: actor.source, user: actor.user, remote: actor.remote, lb: c.lb, member: c.member, field: c.key, old: c.old, new: c.value }, 'status change');
     }
+    if (entries.length > 0) this.addAudit(entries);
     const warnings: string[] = [];
     if (this.replicate !== null && applied.length > 0) {
       const report = await this.replicate(applied);
@@ -79,15 +127,17 @@ export class AdminState {
         warnings.push(`Update applied, but not confirmed in time by ${report.laggards.join(', ')}`);
       }
     }
-    const saveError = await this.persist(changes);
-    if (saveError !== null) warnings.push(`Update applied but not saved to the state file: ${saveError}`);
+    const saveError = await this.persist(changes, entries.length > 0);
+    // Only the audit entry of a reset or recover unsaved: logged (persist), not an error answer.
+    if (saveError !== null && changes.some((c) => c.persisted)) warnings.push(`Update applied but not saved to the state file: ${saveError}`);
     return { complete: !failed, changes, warning: warnings.length ? warnings.join('; ') : null };
   }
 
-  private async persist(changes: readonly SettingChange[]): Promise<string | null> {
+  private async persist(changes: readonly SettingChange[], audited: boolean): Promise<string | null> {
     const store = this.store;
     if (store === null) return null;
-    let any = false;
+    // A new audit entry is saved too (the trail goes with the state file).
+    let any = audited;
     for (const c of changes) {
       if (!c.persisted) continue;
       any = true;

@@ -7,6 +7,7 @@
 import type { StatusConfig } from '../config/model.js';
 import { ACT_NAMES, METHOD_NAMES, State } from '../routing/types.js';
 import { LOCK_NAMES, MEMBER_ATTRIBUTES, type AttrValue, type MemberAttribute } from '../routing/attributes.js';
+import type { AuditEntry } from './admin.js';
 import type { Overrides } from './attributes.js';
 import type { StatusReport } from './report.js';
 import { datetimeHtml, secondsBetween, unixSeconds } from './timefmt.js';
@@ -417,6 +418,26 @@ function input(attr: MemberAttribute, name: string, id: string, current: AttrVal
   return `<input id="${esc(id)}" name="${esc(name)}" type="text" value="${esc(current)}"/>`;
 }
 
+/** How many audit entries the page lists (newest first); mime=json has all of them. */
+export const AUDIT_SHOWN = 20;
+
+const auditValue = (v: AttrValue | null) => (v === null ? '' : esc(v));
+
+/** "Recent changes": the newest AUDIT_SHOWN audit entries, newest first. */
+function auditHtml(audit: readonly AuditEntry[]): string {
+  if (audit.length === 0) return '<hr/><h2 id="recent-changes">Recent changes</h2>\n<p>No changes recorded.</p>\n';
+  const items = audit
+    .slice(-AUDIT_SHOWN)
+    .reverse()
+    .map((e) => {
+      const who = [e.user === null ? null : `user ${esc(e.user)}`, e.remote === null ? null : `from ${esc(e.remote)}`].filter((x) => x !== null).join(' ');
+      const what = `${esc(e.lb)}${e.member === null ? '' : `/${esc(e.member)}`} ${esc(e.field)}`;
+      const change = e.old === null && e.new === null ? '' : `: ${auditValue(e.old)} &rarr; ${auditValue(e.new)}`;
+      return `<li>${esc(datetimeHtml(e.time))} [${esc(e.source)}${who ? ` ${who}` : ''}] ${what}${change}</li>\n`;
+    });
+  return `<hr/><h2 id="recent-changes">Recent changes</h2>\n<ul aria-labelledby="recent-changes">\n${items.join('')}</ul>\n`;
+}
+
 /** Render the whole HTML page for one status request. */
 export function renderHtml(input: HtmlInput): string {
   const { report, params } = input;
@@ -445,6 +466,7 @@ export function renderHtml(input: HtmlInput): string {
       for (const a of ajps) page.ajp(a, false);
     }
   }
+  if (report.listing && report.audit) page.add(auditHtml(report.audit));
   if (report.shown) {
     if ('lb' in report.shown) page.lb(report.shown.lb, true);
     else page.ajp(report.shown.ajp, true);

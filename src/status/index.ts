@@ -299,6 +299,7 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
         lbs: opt & OPT.HIDE_LB ? null : lbs.map((b) => lbView(b, null, viewOpts)),
         ajps: opt & OPT.HIDE_AJP ? null : ajps.map((c) => ajpView(c, viewOpts)),
       },
+      audit: ctx.admin.audit,
     });
   }
   if (cmd === 'version') return send200({ server, head });

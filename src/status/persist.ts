@@ -15,6 +15,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Balancer } from '../routing/balancer.js';
+import type { AuditEntry } from './admin.js';
 import {
   checkStoredValue,
   LB_BY_KEY,
@@ -40,6 +41,8 @@ export interface SavedBalancer {
 export interface PersistedState {
   version: typeof STATE_VERSION;
   balancers: Record<string, SavedBalancer>;
+  /** The audit trail (AdminState, newest last). Absent in files written before it existed. */
+  audit?: AuditEntry[];
 }
 
 export interface StateLogger {
@@ -65,6 +68,22 @@ function readFields(raw: unknown, where: string, known: (key: string) => boolean
     } else out[key] = { value: entry.value, config: entry.config };
   }
   return out;
+}
+
+const AUDIT_SOURCES: ReadonlySet<unknown> = new Set(['status', 'drain', 'restore']);
+const isNullable = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** One saved audit entry, or null when it is not one. */
+function readAuditEntry(raw: unknown): AuditEntry | null {
+  if (!isRecord(raw)) return null;
+  const { time, source, user, remote, lb, member, field } = raw;
+  const old = raw.old;
+  const value = raw.new;
+  if (typeof time !== 'number' || !Number.isFinite(time) || !AUDIT_SOURCES.has(source)) return null;
+  if (!isNullable(user, isString) || !isNullable(remote, isString) || !isString(lb) || !isNullable(member, isString) || !isString(field)) return null;
+  if (!isNullable(old, isScalar) || !isNullable(value, isScalar)) return null;
+  return { time, source: source as AuditEntry['source'], user, remote, lb, member, field, old, new: value };
 }
 
 /** Validate parsed JSON; throws when the file as a whole is unusable. */
@@ -103,6 +122,18 @@ export function parseState(text: string, path: string): { state: PersistedState;
       saved.members[memberName] = readFields(fields, `${lbName}/${memberName}`, (k) => MEMBER_BY_KEY.get(k)?.persisted === true, problems);
     }
     state.balancers[lbName] = saved;
+  }
+  if (raw.audit !== undefined) {
+    if (!Array.isArray(raw.audit)) problems.push('audit: not a list; ignored');
+    else {
+      const audit: AuditEntry[] = [];
+      raw.audit.forEach((e, i) => {
+        const entry = readAuditEntry(e);
+        if (entry === null) problems.push(`audit[${i}]: not an audit entry; ignored`);
+        else audit.push(entry);
+      });
+      state.audit = audit;
+    }
   }
   return { state, problems };
 }
@@ -151,6 +182,11 @@ export class StateStore {
     setOrClear((b.members[member] ??= {}), key, value, config);
     if (Object.keys(b.members[member]).length === 0) delete b.members[member];
     this.prune(lb);
+  }
+
+  /** The audit trail to write with the next save (AdminState keeps it bounded). */
+  recordAudit(entries: readonly AuditEntry[]): void {
+    this.current.audit = [...entries];
   }
 
   private prune(lb: string) {
@@ -226,7 +262,13 @@ function restorable(attr: LbAttribute | MemberAttribute, configured: AttrValue, 
  * are reported and skipped; everything else is applied through the balancer's gate, with the same
  * side effects as a live update.
  */
-export function applyState(state: PersistedState, balancers: ReadonlyMap<string, Balancer>, logger: StateLogger): string[] {
+export function applyState(
+  state: PersistedState,
+  balancers: ReadonlyMap<string, Balancer>,
+  logger: StateLogger,
+  /** Told of every value restored (the audit trail records it with source 'restore'). */
+  onRestore?: (r: { lb: string; member: string | null; field: string; old: AttrValue; new: AttrValue }) => void,
+): string[] {
   const problems: string[] = [];
   for (const [lbName, saved] of Object.entries(state.balancers)) {
     const b = balancers.get(lbName);
@@ -238,8 +280,10 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
       const attr = LB_BY_KEY.get(key);
       if (!attr || !attr.persisted) continue;
       const value = restorable(attr, attr.configured(b.lb), entry, `${lbName}.${key}`, problems);
-      if (value !== null && attr.current(b.lb) !== value) {
+      const before = attr.current(b.lb);
+      if (value !== null && before !== value) {
         b.setLb(key, value);
+        onRestore?.({ lb: lbName, member: null, field: key, old: before, new: value });
         logger.info({ lb: lbName, field: key, value }, 'restored status change');
       }
     }
@@ -260,8 +304,10 @@ export function applyState(state: PersistedState, balancers: ReadonlyMap<string,
           problems.push(`state file: ${where} '${value}' is already the route of another member; ignored`);
           continue;
         }
-        if (attr.current(m) !== value) {
+        const before = attr.current(m);
+        if (before !== value) {
           b.setMember(m.index, attr.key, value);
+          onRestore?.({ lb: lbName, member: memberName, field: attr.key, old: before, new: value });
           logger.info({ lb: lbName, member: memberName, field: attr.key, value }, 'restored status change');
         }
       }

@@ -1,4 +1,5 @@
 /** What one status request produces, independent of the output format. */
+import type { AuditEntry } from './admin.js';
 import type { AjpView, LbView } from './view.js';
 
 export const COMMANDS = ['list', 'show', 'edit', 'update', 'reset', 'recover', 'version', 'dump'] as const;
@@ -38,4 +39,6 @@ export interface StatusReport {
   /** cmd=dump: workers.properties as loaded, secrets removed. */
   readonly dump: readonly (readonly [string, string])[] | null;
   readonly result: Result;
+  /** cmd=list: the audit trail (AdminState, newest last); only mime=json and the HTML page show it. */
+  readonly audit?: readonly AuditEntry[] | null;
 }

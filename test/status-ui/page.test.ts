@@ -109,6 +109,9 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
     await waitForCell(page, 'n2', 'activation', 'DIS');
     await expect(page.locator('#feedback').textContent()).resolves.toBe('Disable n2: done — Action finished');
     expect(lb.app.farm.balancers.get('lb')!.memberByName('n2')!.activation).toBe(Act.DISABLED);
+    // The change shows under "Recent changes", from the page's loopback client.
+    const recent = page.getByRole('list', { name: 'Recent changes' });
+    await expect(recent.locator('li').first().textContent({ timeout: 5000 })).resolves.toMatch(/\[status from 127\.0\.0\.1\] lb\/n2 activation: ACT → DIS$/);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     // n2 has drain_idle_time=300: the page counts down to its stop.
     await page.waitForFunction(() => /^stops in \d+ min \d+ s$/.test(document.querySelector('tr[data-member="n2"] [data-field="drain"]')?.textContent ?? ''));
@@ -196,7 +199,7 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
       writeFileSync(lb.workersFile, lines.join('\n') + '\n');
       expect(lb.app.reload().ok).toBe(true);
       const headings = ['lb', ...extra].map((n) => `Load balancer ${n}`);
-      await page.waitForFunction((want) => Array.from(document.querySelectorAll('h2'), (h) => h.textContent).join('|') === want, headings.join('|'));
+      await page.waitForFunction((want) => Array.from(document.querySelectorAll('section.lb h2'), (h) => h.textContent).join('|') === want, headings.join('|'));
     };
     try {
       await reloadWith(['xa', 'xb']);

@@ -261,7 +261,7 @@ describe('json', () => {
       const b = extras.balancers.get('lb')!;
       b.setLbFactor(0, 4);
       const j = JSON.parse((await extras.get('mime=json')).body);
-      expect(Object.keys(j)).toEqual(['server', 'time', 'software', 'balancers', 'ajp_workers', 'result']);
+      expect(Object.keys(j)).toEqual(['server', 'time', 'software', 'balancers', 'ajp_workers', 'audit', 'result']);
       const lb = j.balancers[0];
       expect(lb).toMatchObject({ name: 'lb', type: 'lb', sticky_session: true, retries: 2, method: 'Request', member_count: 3, retry_interval: 100, lb_retries: 2 });
       expect(lb.members[0]).toMatchObject({ name: 'n1', lbfactor: 4, lbmult: 1, rating: 'good', drain: { member: 'n1' }, overrides: { lbfactor: { config: 1, current: 4 } } });
