@@ -250,7 +250,8 @@ describe('the request log of the jkbalancer process', () => {
     const out = cli.out();
     const lines = out.split('\n').filter((l) => l.includes('"msg":"request"'));
     expect(out).toContain('configuration reloaded');
-    expect(answered).toBeGreaterThan(100);
+    // Enough requests to span both signals even on a loaded machine.
+    expect(answered).toBeGreaterThan(20);
     expect(lines.length).toBe(answered);
   });
 });
