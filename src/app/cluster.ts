@@ -266,7 +266,8 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   };
 
   running = await launch(
-    { ...options, listenHost: '127.0.0.1', listenPort: 0 },
+    // The primary's listener is private and plain: the TLS listeners are the workers'.
+    { ...options, listenHost: '127.0.0.1', listenPort: 0, listeners: undefined, redirectHttps: false },
     logger,
     {
       remoteAddress: (req) => {
@@ -348,9 +349,12 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   for (let i = 1; i <= processes; i++) fork(i);
   await new Promise<void>((resolve) => {
     let listening = 0;
+    // Every worker opens every listener; the status worker's port is the first listener's.
+    const first = options.listeners?.[0] ?? { port: options.listenPort };
+    const perWorker = options.listeners?.length ?? 1;
     cluster.on('listening', (_w, address) => {
-      publicPort = address.port;
-      if (++listening === processes) resolve();
+      if (first.port === 0 || address.port === first.port) publicPort = address.port;
+      if (++listening === processes * perWorker) resolve();
     });
   });
   logger.info({ listen: `${options.listenHost}:${publicPort}`, processes, pid: process.pid }, 'jkbalancer started');
