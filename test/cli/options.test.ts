@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
 import { parseListen, parseListenList, parseLogLevel, parseMillis, toStartOptions, type StartFlags } from '../../src/cli/options.js';
 
 describe('parseListen', () => {
@@ -142,4 +144,13 @@ describe('listeners and TLS options', () => {
   ])('%s is refused', (_name, flags, message) => {
     expect(() => toStartOptions({ ...base, ...flags }, () => false)).toThrow(message);
   });
+});
+
+it('README names every option of jkbalancer start, with its environment variable', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = buildProgram({ out: () => {}, err: () => {}, setExitCode: () => {} }).commands.find((c) => c.name() === 'start')!;
+  const missing = start.options.flatMap((o) => {
+    return [o.long!, ...(o.envVar ? [o.envVar] : [])].filter((name) => !readme.includes(`\`${name}`));
+  });
+  expect(missing).toEqual([]);
 });
