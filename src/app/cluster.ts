@@ -396,7 +396,9 @@ function forwardToPrimary(port: number) {
     handle(req: IncomingMessage, res: ServerResponse) {
       const headers = { ...req.headers, [CLIENT_HEADER]: req.socket.remoteAddress ?? '' };
       const up = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (reply) => {
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        // This hop's framing is not the client's, and an HTTP/2 reply refuses it outright.
+        const { connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...relayed } = reply.headers;
+        res.writeHead(reply.statusCode ?? 502, relayed);
         reply.pipe(res);
       });
       up.on('error', (err) => {
