@@ -3,7 +3,7 @@
  * latter started exactly as `jkbalancer start` runs in production — request log at info into a
  * file (its stdout), metrics on with their own listener, no state file.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,14 @@ export interface Member {
 const tmp = mkdtempSync(join(tmpdir(), 'jkb-bench-'));
 onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** A self-signed certificate for 127.0.0.1 (made once, with openssl) for the TLS row. */
+export function benchCertificate(): { certFile: string; keyFile: string } {
+  const certFile = join(tmp, 'bench-cert.pem');
+  const keyFile = join(tmp, 'bench-key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { certFile, keyFile };
+}
+
 /** The bare undici-dispatch forwarder in front of `backends` (route → port on 127.0.0.1); `nodeFlags` e.g. --cpu-prof. */
 export async function startBare(backends: Record<string, number>, nodeFlags: string[] = []): Promise<ProxyProcess> {
   const args = Object.entries(backends).map(([route, port]) => `${route}=127.0.0.1:${port}`);
@@ -49,7 +57,15 @@ export async function startBare(backends: Record<string, number>, nodeFlags: str
  * `jkbalancer start` with one lb worker `lb` over `members`, mounted on /*; `nodeFlags` e.g.
  * --cpu-prof. `processes` > 1 runs that many worker processes, not pinned (they use every core).
  */
-export async function startJkbalancer(name: string, members: Member[], nodeFlags: string[] = [], processes = 1, pinned = true): Promise<ProxyProcess> {
+export async function startJkbalancer(
+  name: string,
+  members: Member[],
+  nodeFlags: string[] = [],
+  processes = 1,
+  pinned = true,
+  /** Serve HTTPS (HTTP/1.1) with this certificate instead of plain HTTP. */
+  tls?: { certFile: string; keyFile: string },
+): Promise<ProxyProcess> {
   const workers = [
     'worker.list=lb',
     'worker.lb.type=lb',
@@ -69,7 +85,7 @@ export async function startJkbalancer(name: string, members: Member[], nodeFlags
     join(ROOT, 'bin/jkbalancer.js'), 'start',
     '--workers', workersFile,
     '--mounts', mountsFile,
-    '--listen', `127.0.0.1:${port}`,
+    ...(tls ? ['--listen-tls', `127.0.0.1:${port}`, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile] : ['--listen', `127.0.0.1:${port}`]),
     '--metrics-listen', `127.0.0.1:${metricsPort}`,
     '--log-level', 'info',
     '--no-persist',

@@ -1,11 +1,12 @@
 /**
  * The bench's rows on the static backends (backend.ts): direct to one backend, then the bare
- * forwarder and jkbalancer in front of all three, each session-less and sticky.
+ * forwarder and jkbalancer in front of all three, each session-less and sticky, and jkbalancer
+ * with clients on HTTPS (its TLS listener, HTTP/1.1 with keep-alive).
  */
 import { join } from 'node:path';
 import type { Target } from './measure.js';
 import { LOAD_CPU, ROOT, firstJsonLine, spawnOn } from './procs.js';
-import { startBare, startJkbalancer } from './proxies.js';
+import { benchCertificate, startBare, startJkbalancer } from './proxies.js';
 
 export const ROUTES = ['node1', 'node2', 'node3'];
 export const STICKY = 'JSESSIONID=ABC123.node2';
@@ -23,6 +24,8 @@ export async function staticTargets(): Promise<Target[]> {
   // All cores (--processes): one process and two, neither pinned, sharing the cores with the load.
   const one = await startJkbalancer('static-p1', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 1, false);
   const two = await startJkbalancer('static-p2', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 2, false);
+  // TLS on the client side (HTTP/1.1, keep-alive): the same members over plain HTTP behind it.
+  const secure = await startJkbalancer('static-tls', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 1, true, benchCertificate());
   const url = (port: number) => `http://127.0.0.1:${port}/app/`;
   return [
     { scenario: 'direct: one backend', url: url(ports.node1) },
@@ -30,6 +33,8 @@ export async function staticTargets(): Promise<Target[]> {
     { scenario: 'bare forwarder: sticky', url: url(bare.port), cookie: STICKY, proxyPid: bare.pid },
     { scenario: 'jkbalancer: session-less', url: url(jkb.port), proxyPid: jkb.pid, bare: 'bare forwarder: session-less' },
     { scenario: 'jkbalancer: sticky', url: url(jkb.port), cookie: STICKY, proxyPid: jkb.pid, bare: 'bare forwarder: sticky' },
+    { scenario: 'jkbalancer over TLS (HTTP/1.1): session-less', url: `https://127.0.0.1:${secure.port}/app/`, proxyPid: secure.pid, bare: 'bare forwarder: session-less' },
+    { scenario: 'jkbalancer over TLS (HTTP/1.1): sticky', url: `https://127.0.0.1:${secure.port}/app/`, cookie: STICKY, proxyPid: secure.pid, bare: 'bare forwarder: sticky' },
     { scenario: 'jkbalancer --processes 1, unpinned: session-less', url: url(one.port), proxyPid: one.pid },
     { scenario: 'jkbalancer --processes 2, unpinned: session-less', url: url(two.port), proxyPid: two.pid, bare: 'jkbalancer --processes 1, unpinned: session-less' },
   ];

@@ -266,7 +266,8 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   };
 
   running = await launch(
-    { ...options, listenHost: '127.0.0.1', listenPort: 0 },
+    // The primary's listener is private and plain: the TLS listeners are the workers'.
+    { ...options, listenHost: '127.0.0.1', listenPort: 0, listeners: undefined, redirectHttps: false },
     logger,
     {
       remoteAddress: (req) => {
@@ -348,9 +349,12 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   for (let i = 1; i <= processes; i++) fork(i);
   await new Promise<void>((resolve) => {
     let listening = 0;
+    // Every worker opens every listener; the status worker's port is the first listener's.
+    const first = options.listeners?.[0] ?? { port: options.listenPort };
+    const perWorker = options.listeners?.length ?? 1;
     cluster.on('listening', (_w, address) => {
-      publicPort = address.port;
-      if (++listening === processes) resolve();
+      if (first.port === 0 || address.port === first.port) publicPort = address.port;
+      if (++listening === processes * perWorker) resolve();
     });
   });
   logger.info({ listen: `${options.listenHost}:${publicPort}`, processes, pid: process.pid }, 'jkbalancer started');
@@ -392,7 +396,9 @@ function forwardToPrimary(port: number) {
     handle(req: IncomingMessage, res: ServerResponse) {
       const headers = { ...req.headers, [CLIENT_HEADER]: req.socket.remoteAddress ?? '' };
       const up = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (reply) => {
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        // This hop's framing is not the client's, and an HTTP/2 reply refuses it outright.
+        const { connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...relayed } = reply.headers;
+        res.writeHead(reply.statusCode ?? 502, relayed);
         reply.pipe(res);
       });
       up.on('error', (err) => {

@@ -2,7 +2,9 @@
  * What `jkbalancer start` runs with, whoever parsed it (the CLI's options.ts, a test): the
  * composition root's input. No defaults are filled in here.
  */
+import type { TlsOptions } from '../proxy/app.js';
 import type { ListenerLimits } from '../proxy/limits.js';
+import type { ListenAddress } from '../proxy/listener.js';
 import type { ForwardUriMode } from '../proxy/request-target.js';
 import type { LogLevel } from '../proxy/log.js';
 
@@ -10,8 +12,15 @@ export interface StartOptions {
   readonly workersFile: string;
   /** undefined: only `worker.<name>.mount` patterns map URIs. */
   readonly mountsFile?: string;
+  /** The first listener's address: the status worker's own name and port. */
   readonly listenHost: string;
   readonly listenPort: number;
+  /** Every address to serve on, plain and TLS; absent: plain HTTP on listenHost:listenPort alone. */
+  readonly listeners?: readonly ListenAddress[];
+  /** Certificate, key and protocols of the TLS listeners. */
+  readonly tls?: TlsOptions;
+  /** Plain listeners answer every request with a redirect to the first TLS listener. */
+  readonly redirectHttps?: boolean;
   readonly logLevel: LogLevel;
   readonly lenient: boolean;
   /** Where live changes (status worker updates) are persisted; null = do not persist. */

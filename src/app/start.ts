@@ -50,6 +50,8 @@ export interface Running {
   readonly admin: AdminState;
   readonly drains: DrainRegistry;
   readonly address: AddressInfo;
+  /** Every listener's address, in the order given (address is the first). */
+  readonly addresses: readonly AddressInfo[];
   readonly metricsAddress: AddressInfo | null;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -171,6 +173,9 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       lenient: options.lenient,
       listenHost: options.listenHost,
       listenPort: options.listenPort,
+      listeners: options.listeners,
+      tls: options.tls,
+      redirectHttps: options.redirectHttps,
       limits: options.limits,
       forwardUri: options.forwardUri,
       drains,
@@ -209,19 +214,23 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     });
     metricsAddress = metricsServer.address() as AddressInfo;
   }
-  logger.info({ listen: `${address.address}:${address.port}`, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
+  const listen = running.addresses.map((a, i) => `${running.listeners[i].address.tls ? 'https://' : ''}${a.address}:${a.port}`).join(', ');
+  logger.info({ listen, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
 
   return {
     app: running,
     admin,
     drains,
     address,
+    addresses: running.addresses,
     metricsAddress,
     logger,
     metrics,
     reload() {
       const result = running.reload();
       metrics.recordReload(result.ok);
+      // Certificates are renewed on their own schedule: reloaded whether or not the files were valid.
+      running.reloadTls();
       return result.ok;
     },
     async stop() {

@@ -10,6 +10,8 @@ import type { StartOptions } from '../app/start-options.js';
 import { DEFAULT_LIMITS } from '../proxy/limits.js';
 import { LOG_LEVELS, type LogLevel } from '../proxy/log.js';
 import { FORWARD_URI_MODES, type ForwardUriMode } from '../proxy/request-target.js';
+import { CLIENT_CERT_MODES, type ClientCertMode } from '../proxy/tls-context.js';
+import type { ListenAddress } from '../proxy/listener.js';
 
 export type { StartOptions };
 
@@ -17,6 +19,8 @@ export type { StartOptions };
 export const DEFAULT_WORKERS_FILE = 'conf/workers.properties';
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10000;
+/** HTTP/2 requests one connection may have open at once (what browsers and servers commonly use). */
+export const DEFAULT_HTTP2_MAX_STREAMS = 100;
 export { DEFAULT_LIMITS };
 
 
@@ -48,6 +52,22 @@ export function parseListen(value: string): HostPort {
     throw new Error(`port must be a number from 0 to 65535; ${expected}`);
   }
   return { host, port: Number(portText) };
+}
+
+/**
+ * A repeatable address option (`--listen a --listen b`, or `a,b` in one value or its environment
+ * variable): each value adds to the ones before.
+ */
+export function parseListenList(value: string, previous: readonly HostPort[] | undefined): HostPort[] {
+  const added = value.split(',').map((v) => v.trim()).filter((v) => v !== '').map(parseListen);
+  if (added.length === 0) throw new Error(`expected host:port, got '${value}'`);
+  return [...(previous ?? []), ...added];
+}
+
+export function parseClientCertMode(value: string): ClientCertMode {
+  const mode = value.toLowerCase();
+  if (!(CLIENT_CERT_MODES as readonly string[]).includes(mode)) throw new Error(`expected one of ${CLIENT_CERT_MODES.join(', ')}, got '${value}'`);
+  return mode as ClientCertMode;
 }
 
 /** A non-negative integer of milliseconds. */
@@ -91,7 +111,16 @@ export function parseLogLevel(value: string): LogLevel {
 export interface StartFlags {
   readonly workers: string;
   readonly mounts?: string;
-  readonly listen: HostPort;
+  /** Plain HTTP addresses; absent: DEFAULT_LISTEN, unless TLS addresses are given. */
+  readonly listen?: readonly HostPort[];
+  readonly listenTls?: readonly HostPort[];
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly tlsCa?: string;
+  readonly tlsClientCert?: ClientCertMode;
+  readonly http2?: boolean;
+  readonly http2MaxStreams: number;
+  readonly redirectHttps?: boolean;
   readonly logLevel: LogLevel;
   readonly lenient?: boolean;
   readonly stateFile?: string;
@@ -117,11 +146,17 @@ export interface StartFlags {
 export function toStartOptions(flags: StartFlags, fileExists: (file: string) => boolean = existsSync): StartOptions {
   const besideWorkers = join(dirname(flags.workers), 'uriworkermap.properties');
   const mountsFile = flags.mounts ?? (fileExists(besideWorkers) ? besideWorkers : undefined);
+  const { listeners, tls } = listenersOf(flags);
+  const first = listeners[0];
   return {
     workersFile: flags.workers,
     mountsFile,
-    listenHost: flags.listen.host,
-    listenPort: flags.listen.port,
+    listenHost: first.host,
+    listenPort: first.port,
+    // One plain address is what every start had before TLS: the StartOptions stay as they were.
+    ...(listeners.length > 1 || first.tls ? { listeners } : {}),
+    ...(tls ? { tls } : {}),
+    ...(flags.redirectHttps ? { redirectHttps: true } : {}),
     logLevel: flags.logLevel,
     lenient: flags.lenient ?? false,
     stateFile: flags.persist ? (flags.stateFile ?? `${flags.workers}.jkstate.json`) : null,
@@ -134,4 +169,32 @@ export function toStartOptions(flags: StartFlags, fileExists: (file: string) => 
     forwardUri: flags.forwardUri,
     processes: flags.processes,
   };
+}
+
+/**
+ * The listeners, plain and TLS, and the TLS settings; throws an Error naming the options that do not
+ * go together. The first listener is the status worker's own address: the first plain one, or the
+ * first TLS one when there is none or plain HTTP only redirects.
+ */
+function listenersOf(flags: StartFlags): { listeners: ListenAddress[]; tls: StartOptions['tls'] } {
+  const tlsAddresses = flags.listenTls ?? [];
+  const plainAddresses = flags.listen ?? (tlsAddresses.length > 0 ? [] : [parseListen(DEFAULT_LISTEN)]);
+  const plain = plainAddresses.map((a) => ({ ...a, tls: false }));
+  const secure = tlsAddresses.map((a) => ({ ...a, tls: true }));
+  const tlsFileFlags = [flags.tlsCert && '--tls-cert', flags.tlsKey && '--tls-key', flags.tlsCa && '--tls-ca', flags.tlsClientCert && '--tls-client-cert', flags.http2 && '--http2', flags.redirectHttps && '--redirect-https'].filter(Boolean);
+  if (secure.length === 0) {
+    if (tlsFileFlags.length > 0) throw new Error(`${tlsFileFlags.join(', ')} need a TLS listener: give --listen-tls host:port`);
+    return { listeners: plain, tls: undefined };
+  }
+  if (!flags.tlsCert || !flags.tlsKey) throw new Error('--listen-tls needs --tls-cert FILE and --tls-key FILE (PEM)');
+  if (flags.tlsClientCert && !flags.tlsCa) throw new Error('--tls-client-cert needs --tls-ca FILE: the CAs client certificates are checked against');
+  if (flags.tlsCa && !flags.tlsClientCert) throw new Error('--tls-ca is for client certificates: give --tls-client-cert request or require');
+  if (flags.redirectHttps && plain.length === 0) throw new Error('--redirect-https redirects the plain listeners: give --listen host:port too');
+  const tls = {
+    files: { certFile: flags.tlsCert, keyFile: flags.tlsKey, ...(flags.tlsCa ? { caFile: flags.tlsCa } : {}), ...(flags.tlsClientCert ? { clientCert: flags.tlsClientCert } : {}) },
+    http2: flags.http2 ?? false,
+    http2MaxStreams: flags.http2MaxStreams,
+  };
+  const listeners = plain.length === 0 || flags.redirectHttps ? [...secure, ...plain] : [...plain, ...secure];
+  return { listeners, tls };
 }

@@ -2,8 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import {
-  DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseCount, parseListen, parseLogLevel, parseMillis,
-  parseForwardUri, parseNames, parseProcesses, toStartOptions,
+  DEFAULT_HTTP2_MAX_STREAMS, DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseClientCertMode, parseCount, parseListen,
+  parseListenList, parseLogLevel, parseMillis, parseForwardUri, parseNames, parseProcesses, toStartOptions,
   type StartFlags,
 } from './options.js';
 
@@ -18,6 +18,17 @@ function arg<T>(parse: (v: string) => T): (v: string) => T {
   };
 }
 
+/** The same for a parser that also takes the option's previous value (repeatable options). */
+function arg2<T>(parse: (v: string, previous: T | undefined) => T): (v: string, previous: T | undefined) => T {
+  return (v, previous) => {
+    try {
+      return parse(v, previous);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
 export function startCommand(program: Command, _ctx: CliContext): void {
   program
     .command('start')
@@ -26,7 +37,21 @@ export function startCommand(program: Command, _ctx: CliContext): void {
     .addOption(
       new Option('--mounts <file>', 'uriworkermap.properties (default: uriworkermap.properties beside the workers file, if present)').env('JKB_MOUNTS'),
     )
-    .addOption(new Option('--listen <host:port>', 'address to serve clients on').env('JKB_LISTEN').default(parseListen(DEFAULT_LISTEN), DEFAULT_LISTEN).argParser(arg(parseListen)))
+    .addOption(
+      new Option('--listen <host:port>', `plain HTTP address to serve clients on; repeatable (default ${DEFAULT_LISTEN} unless --listen-tls is given)`)
+        .env('JKB_LISTEN')
+        .argParser(arg2(parseListenList)),
+    )
+    .addOption(new Option('--listen-tls <host:port>', 'HTTPS address to serve clients on; repeatable; needs --tls-cert and --tls-key').env('JKB_LISTEN_TLS').argParser(arg2(parseListenList)))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate of the TLS listeners, followed by its chain (reloaded on SIGHUP)').env('JKB_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert (reloaded on SIGHUP)').env('JKB_TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', 'PEM CAs that client certificates must chain to').env('JKB_TLS_CA'))
+    .addOption(new Option('--tls-client-cert <mode>', 'ask clients for a certificate: request (optional) or require').env('JKB_TLS_CLIENT_CERT').argParser(arg(parseClientCertMode)))
+    .addOption(new Option('--http2', 'offer HTTP/2 (ALPN h2) besides HTTP/1.1 on the TLS listeners').env('JKB_HTTP2'))
+    .addOption(
+      new Option('--http2-max-streams <n>', 'requests one HTTP/2 connection may have open at once').env('JKB_HTTP2_MAX_STREAMS').default(DEFAULT_HTTP2_MAX_STREAMS).argParser(arg(parseCount)),
+    )
+    .addOption(new Option('--redirect-https', 'the plain listeners redirect every request to the first TLS listener').env('JKB_REDIRECT_HTTPS'))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent').env('JKB_LOG_LEVEL').default('info').argParser(arg(parseLogLevel)))
     .option('--lenient', 'load anything mod_jk loads; its silent fallbacks become warnings')
     .addOption(new Option('--state-file <file>', 'where live changes are kept (default: <workers file>.jkstate.json)').env('JKB_STATE_FILE'))
@@ -64,8 +89,13 @@ export function startCommand(program: Command, _ctx: CliContext): void {
         .default(1)
         .argParser(arg(parseProcesses)),
     )
-    .action(async (flags: StartFlags) => {
-      const options = toStartOptions(flags);
+    .action(async (flags: StartFlags, command: Command) => {
+      let options;
+      try {
+        options = toStartOptions(flags);
+      } catch (err) {
+        command.error(`error: ${(err as Error).message}`);
+      }
       const { start } = await import('../app/start.js');
       await start(options);
     });

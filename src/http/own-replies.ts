@@ -22,11 +22,15 @@ export const OWN_REPLIES = {
   /** use_server_errors: the member's error reply is replaced by ours (its status is kept). */
   JKB_APP_ERROR: { status: 500, text: 'the application reported an error' },
   JKB_INTERNAL: { status: 500, text: 'internal balancer error' },
+  /** --redirect-https: a plain HTTP request sent to the TLS listener (308 keeps a non-GET method and body). */
+  JKB_HTTPS_REDIRECT: { status: 301, text: 'this site is served over HTTPS' },
 } as const satisfies Record<string, { status: number; text: string }>;
 
 export type OwnReplyCode = keyof typeof OWN_REPLIES;
 
 const REASONS: Record<number, string> = {
+  301: 'Moved Permanently',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
@@ -77,7 +81,8 @@ export function sendOwnReply(res: ServerResponse, code: OwnReplyCode, opts: { st
     'x-jk-error': code,
     ...opts.headers,
   };
-  if (!res.req.complete) headers.connection = 'close';
+  // HTTP/2 has no Connection header (Node drops it with a warning): a stream ends alone.
+  if (!res.req.complete && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

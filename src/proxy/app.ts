@@ -2,18 +2,22 @@
  * The running balancer: configuration → farm → listener, plus reload (SIGHUP) and graceful stop.
  * The CLI (`jkbalancer start`, `demo`) and the integration tests drive this same class.
  */
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import { DrainRegistry } from '../routing/drain.js';
 import type { Clock } from '../routing/types.js';
 import { buildFarm, type Farm, type StatusHandler } from './farm.js';
+import type { ProxyEnv } from './forward.js';
 import { NO_OBSERVER, type RequestObserver } from '../routing/observer.js';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
 import type { ForwardUriMode } from './request-target.js';
+import { http1Listener, type ListenAddress, type Listener } from './listener.js';
+import { createRedirectListener } from './redirect.js';
 import { createProxyServer } from './server.js';
+import { loadTlsMaterial, type TlsFiles } from './tls-context.js';
+import { createTlsListener } from './tls-server.js';
 import { createTransport } from './transports/index.js';
 import type { Transport, TransportFactory } from './transport.js';
 
@@ -23,6 +27,12 @@ export interface AppOptions {
   readonly lenient?: boolean;
   readonly listenHost: string;
   readonly listenPort: number;
+  /** Every address to serve on; absent: plain HTTP on listenHost:listenPort alone. */
+  readonly listeners?: readonly ListenAddress[];
+  /** Certificate and key of the TLS listeners, and what they speak; needed by any `tls` listener. */
+  readonly tls?: TlsOptions;
+  /** The plain listeners redirect every request to the first TLS listener instead of proxying it. */
+  readonly redirectHttps?: boolean;
   /** What one client may hold on the listener; DEFAULT_LIMITS when absent. */
   readonly limits?: ListenerLimits;
   /** Sticky sessions per member (drain progress); one of its own when absent. */
@@ -39,18 +49,44 @@ export interface AppOptions {
   readonly prepareFarm?: (farm: Farm, app: BalancerApp) => void;
 }
 
+export interface TlsOptions {
+  readonly files: TlsFiles;
+  /** HTTP/2 (ALPN h2) besides HTTP/1.1 on the TLS listeners. */
+  readonly http2: boolean;
+  /** Requests one HTTP/2 connection may have open at once. */
+  readonly http2MaxStreams: number;
+}
+
+/** The data path's environment for one listener: the port is the one its requests came to. */
+class ListenerEnv implements ProxyEnv {
+  listenPort: number;
+  constructor(
+    readonly logger: Logger,
+    readonly observer: RequestObserver,
+    readonly limits: ListenerLimits,
+    readonly forwardUri: ForwardUriMode,
+    readonly drains: DrainRegistry,
+    port: number,
+  ) {
+    this.listenPort = port;
+  }
+}
+
 const systemClock: Clock = { now: () => Date.now() };
 
 export type ReloadResult = { ok: true; warnings: number } | { ok: false; error: ConfigError | Error };
 
 export class BalancerApp {
   farm!: Farm;
-  readonly server: http.Server;
+  /** Every listener, in the order given; `server` is the first one's. */
+  readonly listeners: readonly Listener[];
+  readonly server: Server;
   readonly clock: Clock;
   readonly startTime: number;
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private readonly retiring = new Set<Transport>();
-  private listenPort: number;
+  private readonly envs: ListenerEnv[] = [];
+  private readonly drains: DrainRegistry;
 
   private constructor(
     readonly options: AppOptions,
@@ -58,19 +94,31 @@ export class BalancerApp {
   ) {
     this.clock = options.clock ?? systemClock;
     this.startTime = this.clock.now();
-    this.listenPort = options.listenPort;
+    this.drains = options.drains ?? new DrainRegistry();
     this.swapIn(loaded);
-    const self = this;
-    this.server = createProxyServer(() => this.farm, {
-      logger: options.logger,
-      observer: options.observer ?? NO_OBSERVER,
-      limits: options.limits ?? DEFAULT_LIMITS,
-      forwardUri: options.forwardUri ?? 'proxy',
-      drains: options.drains ?? new DrainRegistry(),
-      get listenPort() {
-        return self.listenPort;
-      },
+    this.listeners = this.createListeners();
+    this.server = this.listeners[0].server;
+  }
+
+  private createListeners(): Listener[] {
+    const o = this.options;
+    const addresses = o.listeners ?? [{ host: o.listenHost, port: o.listenPort, tls: false }];
+    const firstTls = addresses.findIndex((a) => a.tls);
+    // Read and checked before anything listens: a bad certificate stops the start.
+    const material = firstTls >= 0 ? loadTlsMaterial(this.tlsOptions().files) : null;
+    const getFarm = () => this.farm;
+    return addresses.map((address, i) => {
+      const env = new ListenerEnv(o.logger, o.observer ?? NO_OBSERVER, o.limits ?? DEFAULT_LIMITS, o.forwardUri ?? 'proxy', this.drains, address.port);
+      this.envs[i] = env;
+      if (address.tls) return createTlsListener(address, getFarm, env, { ...this.tlsOptions(), material: material! });
+      if (o.redirectHttps && firstTls >= 0) return createRedirectListener(address, env, { host: addresses[firstTls].host, port: () => this.envs[firstTls].listenPort });
+      return http1Listener(address, createProxyServer(getFarm, env));
     });
+  }
+
+  private tlsOptions(): TlsOptions {
+    if (!this.options.tls) throw new Error('a TLS listener needs a certificate and key');
+    return this.options.tls;
   }
 
   /** Loads the configuration (throws ConfigError with every problem) and builds the farm. */
@@ -112,18 +160,53 @@ export class BalancerApp {
     timer.unref();
   }
 
+  /** Opens every listener (all or none: one that cannot listen closes the others); the first one's address. */
   async listen(): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.listenPort, this.options.listenHost, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.server.address() as AddressInfo;
-    this.listenPort = addr.port;
+    const opened: Listener[] = [];
+    try {
+      for (const l of this.listeners) {
+        await new Promise<void>((resolve, reject) => {
+          l.server.once('error', reject);
+          l.server.listen(l.address.port, l.address.host, () => {
+            l.server.off('error', reject);
+            resolve();
+          });
+        });
+        opened.push(l);
+      }
+    } catch (err) {
+      await Promise.all(opened.map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+      throw err;
+    }
+    this.listeners.forEach((l, i) => (this.envs[i].listenPort = (l.server.address() as AddressInfo).port));
     this.startMaintenance();
-    return addr;
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Where each listener listens, in the order given. */
+  get addresses(): AddressInfo[] {
+    return this.listeners.map((l) => l.server.address() as AddressInfo);
+  }
+
+  /**
+   * SIGHUP: read the certificate and key files again and serve new TLS connections with them; open
+   * connections keep theirs. Files that do not load, or a key that is not the certificate's, are
+   * refused and logged, and the old ones keep serving. True when there was nothing to reload.
+   */
+  reloadTls(): boolean {
+    const tls = this.listeners.filter((l) => l.useTlsMaterial !== undefined);
+    if (tls.length === 0) return true;
+    const files = this.tlsOptions().files;
+    let material;
+    try {
+      material = loadTlsMaterial(files);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, cert: files.certFile, key: files.keyFile }, 'TLS reload refused: the old certificate and key keep serving');
+      return false;
+    }
+    for (const l of tls) l.useTlsMaterial!(material);
+    this.logger.info({ cert: files.certFile, key: files.keyFile }, 'TLS certificate and key reloaded');
+    return true;
   }
 
   /**
@@ -178,11 +261,16 @@ export class BalancerApp {
   /** Stop accepting, let in-flight requests finish (up to timeoutMs), close every pool. */
   async stop(timeoutMs: number): Promise<void> {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))));
     // Keep-alive connections become idle as their last request ends: close them as they do.
-    const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
-    this.server.closeIdleConnections();
-    const timer = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
+    const closeIdle = () => {
+      for (const l of this.listeners) l.closeIdle();
+    };
+    const sweep = setInterval(closeIdle, 50);
+    closeIdle();
+    const timer = setTimeout(() => {
+      for (const l of this.listeners) l.closeAll();
+    }, timeoutMs);
     await closed;
     clearInterval(sweep);
     clearTimeout(timer);

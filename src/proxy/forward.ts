@@ -20,6 +20,7 @@ import type { RequestObserver } from '../routing/observer.js';
 import { codeForStatus, sendOwnReply } from '../http/own-replies.js';
 import { drive, recordRequest, type AttemptRunner, type Driven } from './request-driver.js';
 import type { ForwardUriMode } from './request-target.js';
+import { tlsFactsOf } from './tls-facts.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
 
 /** What the data path needs of one lb worker. */
@@ -50,7 +51,7 @@ function pathOnly(url: string): string {
 }
 
 /** The Host header's name part (an IPv6 literal keeps its brackets). */
-function hostName(host: string): string {
+export function hostName(host: string): string {
   const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
   return end <= 0 ? host : host.slice(0, end);
 }
@@ -127,6 +128,8 @@ class HttpAttempts implements AttemptRunner {
       serverName: hostName(req.headers.host ?? ''),
       serverPort: env.listenPort,
       secure,
+      // Read once per connection; members get them as AJP attributes or X-SSL-* headers.
+      tls: secure ? tlsFactsOf(req) : null,
       activation: '',
       route: '',
       replyTimeoutMs: 0,

@@ -3,6 +3,7 @@
  * (RFC 9110 §7.6.1, and undici refuses them in requests), X-Forwarded-* are added.
  * Both directions are one pass over the headers in the common case (this runs on every request).
  */
+import type { TlsFacts } from './transport.js';
 
 /** Request headers that belong to one connection only. `host` is kept: Tomcat apps build URLs from it. */
 const HOP_BY_HOP = new Set([
@@ -24,6 +25,22 @@ const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connecti
 /** Header names that carry jkbalancer's own facts to the backend; a client may not set them. */
 export const ACTIVATION_HEADER = 'x-jk-lb-activation';
 export const ROUTE_HEADER = 'x-jk-route';
+
+/**
+ * The client's TLS facts for http members (README "TLS and HTTP/2"), named so that Tomcat's SSLValve
+ * can be pointed at them. Sent only for requests that came over TLS; a client's copies are always
+ * dropped, on plain HTTP too, so a backend can trust them.
+ */
+export const SSL_HEADERS = {
+  cert: 'x-ssl-client-cert',
+  cipher: 'x-ssl-cipher',
+  sessionId: 'x-ssl-session-id',
+  keySize: 'x-ssl-key-size',
+  protocol: 'x-ssl-protocol',
+} as const;
+
+/** Request headers only the balancer writes: every client copy is dropped. */
+const OWN_REQUEST_HEADERS = new Set<string>(['x-forwarded-proto', 'x-forwarded-host', ACTIVATION_HEADER, ROUTE_HEADER, ...Object.values(SSL_HEADERS)]);
 
 /**
  * Names a Connection header lists are hop-by-hop too. Usually it lists only standard ones
@@ -70,7 +87,7 @@ export function forwardRequestHeaders(raw: readonly string[], remoteAddress: str
       forwarded = forwarded === null ? raw[i + 1] : `${forwarded}, ${raw[i + 1]}`;
       continue;
     }
-    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === ACTIVATION_HEADER || lower === ROUTE_HEADER) continue;
+    if (OWN_REQUEST_HEADERS.has(lower)) continue;
     if (lower === 'host') host = raw[i + 1];
     out.push(name, raw[i + 1]);
   }
@@ -83,6 +100,19 @@ export function forwardRequestHeaders(raw: readonly string[], remoteAddress: str
   const hop = `for=${client.includes(':') ? `"[${client}]"` : client};proto=${proto}${host ? `;host="${host}"` : ''}`;
   out.push('forwarded', forwarded === null ? hop : `${forwarded}, ${hop}`);
   return out;
+}
+
+/**
+ * The TLS facts as X-SSL-* headers, appended to a member's flat header list. The certificate is
+ * URL-encoded PEM (one line, as nginx's $ssl_client_escaped_cert and Tomcat's
+ * SSLValve `sslClientEscapedCertHeader` expect).
+ */
+export function pushSslHeaders(out: string[], tls: TlsFacts): void {
+  if (tls.cert) out.push(SSL_HEADERS.cert, encodeURIComponent(tls.cert));
+  if (tls.cipher) out.push(SSL_HEADERS.cipher, tls.cipher);
+  if (tls.sessionId) out.push(SSL_HEADERS.sessionId, tls.sessionId);
+  if (tls.keySize) out.push(SSL_HEADERS.keySize, String(tls.keySize));
+  if (tls.protocol) out.push(SSL_HEADERS.protocol, tls.protocol);
 }
 
 /** Member raw response headers → flat list for the client, hop-by-hop removed. */

@@ -1,13 +1,16 @@
 /**
  * The listener: maps each request through the mount map (uriworkermap) to an lb or status worker.
+ * This is the plain HTTP one and what every listener shares (TLS and HTTP/2: tls-server.ts).
  * Malformed heads and unsafe paths (escaping the root) → 400 before any worker sees them; no mount → 404.
  * What one client may hold here (head time, connections) is bounded by ListenerLimits.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Farm } from './farm.js';
 import { rawOwnReply, sendOwnReply, type OwnReplyCode } from '../http/own-replies.js';
 import { proxyToLb, type ProxyEnv } from './forward.js';
+import type { ListenerLimits } from './limits.js';
 import { readTarget } from './request-target.js';
 import { proxyWebSocket } from './websocket.js';
 
@@ -21,37 +24,37 @@ const PARSER_ERRORS: Record<string, OwnReplyCode> = {
 /** Refused connections are logged at most this often (a flood must not flood the log too). */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
-export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Server {
-  const { headerTimeoutMs, maxConnections } = env.limits;
-  const server = http.createServer({
+/**
+ * Node's HTTP/1.1 server settings for every listener (plain, TLS, and the HTTP/1.1 side of an
+ * HTTP/2 listener, which Node does not configure from options: tls-server.ts assigns these).
+ */
+export function http1Settings(limits: ListenerLimits) {
+  const { headerTimeoutMs } = limits;
+  return {
     // Must outlive the idle time of clients and of any proxy in front of us.
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     headersTimeout: headerTimeoutMs,
     // Node enforces headersTimeout only when it sweeps its connections: sweep often enough that
     // the limit is what the operator set, not up to 30 s more.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headerTimeoutMs / 4))),
     // Long uploads/downloads are fine; the body idle timeout and reply_timeout bound them.
     requestTimeout: 0,
-  });
-  server.maxConnections = maxConnections;
-  let dropped = 0;
-  let dropLogged = 0;
-  server.on('drop', () => {
-    dropped++;
-    const now = Date.now();
-    if (now - dropLogged < DROP_LOG_INTERVAL_MS) return;
-    dropLogged = now;
-    env.logger.warn({ maxConnections, refused: dropped }, 'client connections refused: --max-connections reached');
-    dropped = 0;
-  });
+  };
+}
 
-  // After listen, the only server errors are failed accepts (EMFILE when out of descriptors):
-  // Node emits them as 'error', which without a listener would end the process.
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    if (server.listening) env.logger.error({ code: err.code, err: err.message }, 'could not accept a client connection');
-  });
+/** How long an idle keep-alive connection (or HTTP/2 session) stays open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+/** The plain HTTP listener. */
+export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Server {
+  const server = http.createServer(http1Settings(env.limits));
+  attachProxy(server, getFarm, env, requestHandler(getFarm, env));
+  return server;
+}
+
+/** Mount map → lb or status worker, for one request whose head is HTTP/1.1-shaped. */
+export function requestHandler(getFarm: () => Farm, env: ProxyEnv): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const farm = getFarm();
     const target = readTarget(req, env.forwardUri);
     if (typeof target === 'string') {
@@ -73,7 +76,16 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
       env.logger.error({ err, lb: entry.name, method: req.method }, 'request failed inside the balancer');
       sendOwnReply(res, 'JKB_INTERNAL');
     });
-  });
+  };
+}
+
+/**
+ * The listener's events, on any of Node's server kinds (http, https, http2 with HTTP/1.1): requests
+ * through `onRequest`, 100-continue, WebSocket upgrades, parser errors, refused connections.
+ */
+export function attachProxy(server: net.Server, getFarm: () => Farm, env: ProxyEnv, onRequest: (req: IncomingMessage, res: ServerResponse) => void): void {
+  guardListener(server, env);
+  server.on('request', onRequest);
 
   // Node answers `Expect: 100-continue` itself, but for a pipelined request queued behind another
   // reply it writes the 100 into that earlier reply (seen with Node 20). Answer it only when this
@@ -89,6 +101,31 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     proxyWebSocket(getFarm(), req, socket, head, env);
   });
+}
+
+/**
+ * What every listener does whatever it serves: --max-connections (refusals logged at most every
+ * 10 s), failed accepts logged, a head Node's parser refused answered with our reply.
+ */
+export function guardListener(server: net.Server, env: Pick<ProxyEnv, 'logger' | 'limits'>): void {
+  const { maxConnections } = env.limits;
+  server.maxConnections = maxConnections;
+  let dropped = 0;
+  let dropLogged = 0;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - dropLogged < DROP_LOG_INTERVAL_MS) return;
+    dropLogged = now;
+    env.logger.warn({ maxConnections, refused: dropped }, 'client connections refused: --max-connections reached');
+    dropped = 0;
+  });
+
+  // After listen, the only server errors are failed accepts (EMFILE when out of descriptors):
+  // Node emits them as 'error', which without a listener would end the process.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (server.listening) env.logger.error({ code: err.code, err: err.message }, 'could not accept a client connection');
+  });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -97,6 +134,4 @@ export function createProxyServer(getFarm: () => Farm, env: ProxyEnv): http.Serv
     }
     socket.end(rawOwnReply(PARSER_ERRORS[err.code ?? ''] ?? 'JKB_BAD_REQUEST'));
   });
-
-  return server;
 }

@@ -55,6 +55,24 @@ export interface RequestBody {
   readonly bytesRead: number;
 }
 
+/**
+ * What the listener knows of the client's TLS connection, for members that want it (mod_jk's SSL
+ * facts: AJP attributes for ajp13 members, X-SSL-* headers for http members; docs/ajp13.md#ssl-facts).
+ * Read once per connection (tls-facts.ts); a field is absent when TLS did not give it.
+ */
+export interface TlsFacts {
+  /** The client certificate as PEM, when the client presented one. */
+  readonly cert?: string;
+  /** OpenSSL's name of the cipher suite (mod_ssl's SSL_CIPHER), e.g. 'TLS_AES_256_GCM_SHA384'. */
+  readonly cipher?: string;
+  /** The TLS session id, upper-case hex (mod_ssl's SSL_SESSION_ID). */
+  readonly sessionId?: string;
+  /** Bits of the symmetric cipher's key (mod_ssl's SSL_CIPHER_USEKEYSIZE). */
+  readonly keySize?: number;
+  /** e.g. 'TLSv1.3' (mod_ssl's SSL_PROTOCOL). */
+  readonly protocol?: string;
+}
+
 /** One request as it goes to a member. */
 export interface ForwardRequest {
   readonly method: string;
@@ -70,6 +88,8 @@ export interface ForwardRequest {
   readonly serverName: string;
   readonly serverPort: number;
   readonly secure: boolean;
+  /** The client's TLS facts; null on plain HTTP. */
+  readonly tls: TlsFacts | null;
   /** JK_LB_ACTIVATION of the chosen member: 'ACT' | 'DIS'. */
   readonly activation: string;
   /** Route forwarded to the backend ('' if none). */

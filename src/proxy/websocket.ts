@@ -12,13 +12,14 @@ import { createProxyServer } from 'http-proxy-3';
 import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
 import type { Farm, LbEntry } from './farm.js';
 import type { ProxyEnv } from './forward.js';
-import { ACTIVATION_HEADER, ROUTE_HEADER, cookieLines, forwardRequestHeaders } from './headers.js';
+import { ACTIVATION_HEADER, ROUTE_HEADER, SSL_HEADERS, cookieLines, forwardRequestHeaders, pushSslHeaders } from './headers.js';
 import { codeForStatus, rawOwnReply, type OwnReplyCode } from '../http/own-replies.js';
 import { drive, recordRequest, type AttemptRunner } from './request-driver.js';
 import { readTarget } from './request-target.js';
+import { tlsFactsOf } from './tls-facts.js';
 
 /** Forwarding facts the balancer writes; a client's own values never reach the member. */
-const OWN_FACTS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', ACTIVATION_HEADER, ROUTE_HEADER];
+const OWN_FACTS: readonly string[] = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', ACTIVATION_HEADER, ROUTE_HEADER, ...Object.values(SSL_HEADERS)];
 
 /**
  * Our forwarding facts for the upgrade, computed as for any request (forwardRequestHeaders), and the
@@ -26,6 +27,7 @@ const OWN_FACTS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', '
  */
 function ownFacts(req: IncomingMessage, secure: boolean): Record<string, string> {
   const all = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', secure);
+  if (secure) pushSslHeaders(all, tlsFactsOf(req));
   const facts: Record<string, string> = {};
   for (let i = 0; i < all.length; i += 2) if (OWN_FACTS.includes(all[i])) facts[all[i]] = all[i + 1];
   for (const name of OWN_FACTS) delete req.headers[name];

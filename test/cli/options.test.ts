@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseListen, parseLogLevel, parseMillis, toStartOptions, type StartFlags } from '../../src/cli/options.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { parseListen, parseListenList, parseLogLevel, parseMillis, toStartOptions, type StartFlags } from '../../src/cli/options.js';
 
 describe('parseListen', () => {
   it.each([
@@ -37,7 +39,8 @@ describe('other option parsers', () => {
 describe('toStartOptions', () => {
   const base: StartFlags = {
     workers: 'conf/workers.properties',
-    listen: { host: '127.0.0.1', port: 8080 },
+    listen: [{ host: '127.0.0.1', port: 8080 }],
+    http2MaxStreams: 100,
     logLevel: 'info',
     persist: true,
     shutdownTimeout: 10000,
@@ -81,4 +84,73 @@ describe('toStartOptions', () => {
     expect([o.mountsFile, o.stateFile, o.lenient, o.credentialsFile, o.metricsHost, o.metricsPort]).toEqual(['m.properties', 's.json', true, 'c', '::1', 9100]);
     expect(toStartOptions({ ...base, stateFile: 's.json', persist: false }, () => true).stateFile).toBeNull();
   });
+});
+
+describe('listeners and TLS options', () => {
+  const base: StartFlags = {
+    workers: 'w.properties',
+    logLevel: 'info',
+    persist: false,
+    shutdownTimeout: 10000,
+    headerTimeout: 10000,
+    bodyTimeout: 30000,
+    maxConnections: 10000,
+    forwardUri: 'proxy',
+    processes: 1,
+    http2MaxStreams: 100,
+  };
+  const tlsFiles = { tlsCert: 'c.pem', tlsKey: 'k.pem' };
+
+  it('--listen is repeatable and takes comma-separated lists', () => {
+    expect(parseListenList('[::1]:80,127.0.0.1:81', [{ host: 'a', port: 1 }])).toEqual([
+      { host: 'a', port: 1 },
+      { host: '::1', port: 80 },
+      { host: '127.0.0.1', port: 81 },
+    ]);
+    expect(() => parseListenList(',', undefined)).toThrow(/expected host:port/);
+  });
+
+  it('no listener given: plain HTTP on the default address, StartOptions as before TLS', () => {
+    const o = toStartOptions(base, () => false);
+    expect([o.listenHost, o.listenPort, o.listeners, o.tls]).toEqual(['127.0.0.1', 8080, undefined, undefined]);
+  });
+
+  it('plain and TLS: plain first; with --redirect-https the TLS listener is the first', () => {
+    const flags = { ...base, ...tlsFiles, listen: [{ host: '0.0.0.0', port: 80 }], listenTls: [{ host: '0.0.0.0', port: 443 }] };
+    expect(toStartOptions(flags, () => false).listeners).toEqual([
+      { host: '0.0.0.0', port: 80, tls: false },
+      { host: '0.0.0.0', port: 443, tls: true },
+    ]);
+    const redirecting = toStartOptions({ ...flags, redirectHttps: true, http2: true }, () => false);
+    expect([redirecting.listenPort, redirecting.redirectHttps, redirecting.tls]).toEqual([
+      443,
+      true,
+      { files: { certFile: 'c.pem', keyFile: 'k.pem' }, http2: true, http2MaxStreams: 100 },
+    ]);
+  });
+
+  it('TLS alone: no plain listener', () => {
+    const o = toStartOptions({ ...base, ...tlsFiles, listenTls: [{ host: '127.0.0.1', port: 8443 }] }, () => false);
+    expect(o.listeners).toEqual([{ host: '127.0.0.1', port: 8443, tls: true }]);
+  });
+
+  it.each<[string, Partial<StartFlags>, RegExp]>([
+    ['--listen-tls without files', { listenTls: [{ host: 'h', port: 1 }] }, /--listen-tls needs --tls-cert FILE and --tls-key FILE/],
+    ['files without --listen-tls', { ...tlsFiles }, /--tls-cert, --tls-key need a TLS listener/],
+    ['--http2 without TLS', { http2: true }, /--http2 need a TLS listener/],
+    ['--tls-client-cert without --tls-ca', { ...tlsFiles, listenTls: [{ host: 'h', port: 1 }], tlsClientCert: 'require' }, /needs --tls-ca/],
+    ['--tls-ca without --tls-client-cert', { ...tlsFiles, listenTls: [{ host: 'h', port: 1 }], tlsCa: 'ca.pem' }, /give --tls-client-cert/],
+    ['--redirect-https without a plain listener', { ...tlsFiles, listenTls: [{ host: 'h', port: 1 }], redirectHttps: true }, /give --listen host:port too/],
+  ])('%s is refused', (_name, flags, message) => {
+    expect(() => toStartOptions({ ...base, ...flags }, () => false)).toThrow(message);
+  });
+});
+
+it('README names every option of jkbalancer start, with its environment variable', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = buildProgram({ out: () => {}, err: () => {}, setExitCode: () => {} }).commands.find((c) => c.name() === 'start')!;
+  const missing = start.options.flatMap((o) => {
+    return [o.long!, ...(o.envVar ? [o.envVar] : [])].filter((name) => !readme.includes(`\`${name}`));
+  });
+  expect(missing).toEqual([]);
 });

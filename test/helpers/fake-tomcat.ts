@@ -17,6 +17,8 @@ export interface FakeTomcat {
   readonly sessions: Map<string, number>;
   /** Last request headers seen (lower-case names). */
   lastHeaders: http.IncomingHttpHeaders;
+  /** The same as received, [name, value, …] (Node's lastHeaders joins repeated fields). */
+  lastRawHeaders: string[];
   /** Stop listening and cut every open connection (a crashed backend). */
   kill(): Promise<void>;
   /** Listen again on the same port. */
@@ -46,6 +48,7 @@ export async function startFakeTomcat(route: string, port = 0): Promise<FakeTomc
     served: 0,
     sessions,
     lastHeaders: {},
+    lastRawHeaders: [],
     async kill() {
       for (const s of sockets) s.destroy();
       sockets.clear();
@@ -64,6 +67,7 @@ export async function startFakeTomcat(route: string, port = 0): Promise<FakeTomc
   function handle(req: IncomingMessage, res: ServerResponse): void {
     state.served++;
     state.lastHeaders = req.headers;
+    state.lastRawHeaders = req.rawHeaders;
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname.replace(/;[^/]*/g, '');
 

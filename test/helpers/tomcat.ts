@@ -34,6 +34,8 @@ export interface TomcatOptions {
   readonly ajpAttributes?: Readonly<Record<string, string | number>>;
   /** ms to wait for the AJP connector to answer a CPing (default 60000). */
   readonly startTimeoutMs?: number;
+  /** `<Valve …/>` elements for the Host (e.g. RemoteIpValve and SSLValve behind an HTTPS proxy). */
+  readonly hostValves?: string;
 }
 
 export interface TomcatInstance {
@@ -156,7 +158,7 @@ function serverXml(o: TomcatOptions, ajpPort: number, httpPort: number): string 
     <Connector ${attrs} />
     <Connector protocol="HTTP/1.1" address="127.0.0.1" port="${httpPort}" connectionTimeout="20000" />
     <Engine name="Catalina" defaultHost="localhost" jvmRoute="${xmlAttr(o.jvmRoute)}">
-      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false" />
+      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false">${o.hostValves ?? ''}</Host>
     </Engine>
   </Service>
 </Server>

@@ -4,7 +4,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { MemberConfig } from '../../config/model.js';
-import { ACTIVATION_HEADER, ROUTE_HEADER } from '../headers.js';
+import { ACTIVATION_HEADER, ROUTE_HEADER, pushSslHeaders } from '../headers.js';
 import { TransportError, isLocalResourceError, type BackendResponse, type ClientSignal, type ForwardRequest, type Transport } from '../transport.js';
 import { ReplyChannel } from './reply-channel.js';
 import { SlotGate } from './slot-gate.js';
@@ -167,6 +167,7 @@ export function createHttpTransport(member: MemberConfig, opts: HttpTransportOpt
     const headers = req.headers.slice();
     headers.push(ACTIVATION_HEADER, req.activation);
     if (req.route) headers.push(ROUTE_HEADER, req.route);
+    if (req.tls !== null) pushSslHeaders(headers, req.tls);
     pool.dispatch(
       {
         path: req.url,

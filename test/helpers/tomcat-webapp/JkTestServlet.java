@@ -3,7 +3,8 @@
  * /app/*, dispatching on the path so a single class compiles fast:
  *   /session            create/reuse a session, count hits, reply JSON {jvmRoute, sessionId, hits, isNew}
  *   /echo               reply JSON describing the request (method, uri, query, headers, remote addr/port,
- *                       JK_LB_ACTIVATION, TLS attributes, body length + sha256). Options (query):
+ *                       JK_LB_ACTIVATION, TLS attributes and the client certificate's subject, body
+ *                       length + sha256). Options (query):
  *                       status=N reply status, sleepMs=N wait before replying, cookies=a,b add one
  *                       Set-Cookie per name, header=Name:Value add a response header
  *   /big?bytes=N        stream N bytes (byte i = i % 251) without Content-Length (chunked over HTTP);
@@ -81,6 +82,8 @@ public class JkTestServlet extends HttpServlet {
                 .str("cipherSuite", String.valueOf(req.getAttribute("jakarta.servlet.request.cipher_suite")))
                 .str("keySize", String.valueOf(req.getAttribute("jakarta.servlet.request.key_size")))
                 .str("sslSession", String.valueOf(req.getAttribute("jakarta.servlet.request.ssl_session_id")))
+                .str("sslProtocol", String.valueOf(req.getAttribute("org.apache.tomcat.util.net.secure_protocol_version")))
+                .str("clientCertSubject", clientCertSubject(req))
                 .str("requestedSessionId", req.getRequestedSessionId())
                 .num("contentLength", req.getContentLengthLong()).num("bodyLength", bodyLength)
                 .str("bodySha256", hex(sha.digest())).raw("headers", headers.toString());
@@ -94,6 +97,13 @@ public class JkTestServlet extends HttpServlet {
             resp.addHeader(header.substring(0, i), header.substring(i + 1));
         }
         writeJson(resp, (int) longParam(req, "status", 200), j);
+    }
+
+    /** The first certificate's subject (RFC 2253), or null when the request carried none. */
+    private static String clientCertSubject(HttpServletRequest req) {
+        Object certs = req.getAttribute("jakarta.servlet.request.X509Certificate");
+        if (!(certs instanceof java.security.cert.X509Certificate[] chain) || chain.length == 0) return null;
+        return chain[0].getSubjectX500Principal().getName();
     }
 
     private static void big(HttpServletRequest req, HttpServletResponse resp) throws IOException {

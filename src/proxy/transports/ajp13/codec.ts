@@ -3,19 +3,8 @@
  * Strings travel as latin1 so the bytes Node received from the client (which it exposes as latin1
  * strings) reach Tomcat unchanged, and the bytes Tomcat sends reach the client unchanged.
  */
+import type { TlsFacts } from '../../transport.js';
 import * as P from './protocol.js';
-
-/** Client TLS facts for the SSL attributes, when the listener terminated TLS and knows them. */
-export interface AjpTlsInfo {
-  /** Client certificate, PEM (what mod_jk forwards as SSL_CLIENT_CERT). */
-  readonly cert?: string;
-  readonly cipher?: string;
-  /** TLS session id, hex. */
-  readonly sessionId?: string;
-  readonly keySize?: number;
-  /** e.g. 'TLSv1.3' (sent as the AJP_SSL_PROTOCOL request attribute). */
-  readonly protocol?: string;
-}
 
 /** Everything a forward-request packet carries. */
 export interface ForwardRequestFields {
@@ -40,7 +29,8 @@ export interface ForwardRequestFields {
   readonly secret: string;
   /** JK_LB_ACTIVATION value; '' = not sent. */
   readonly activation: string;
-  readonly tls?: AjpTlsInfo;
+  /** The client's TLS facts (sent as SSL attributes when `secure`; docs/ajp13.md#ssl-facts). */
+  readonly tls?: TlsFacts | null;
 }
 
 /** The forward-request packet does not fit in max_packet_size. */

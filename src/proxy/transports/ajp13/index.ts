@@ -6,15 +6,10 @@
 import type { Readable } from 'node:stream';
 import type { MemberConfig } from '../../../config/model.js';
 import { TransportError, type BackendResponse, type ForwardRequest, type Transport } from '../../transport.js';
-import { encodeForwardRequest, PacketTooLargeError, type AjpTlsInfo, type ForwardRequestFields } from './codec.js';
+import { encodeForwardRequest, PacketTooLargeError, type ForwardRequestFields } from './codec.js';
 import type { AjpConnection } from './connection.js';
 import { Exchange, StaleConnectionError } from './exchange.js';
 import { ConnectionPool } from './pool.js';
-
-export type { AjpTlsInfo } from './codec.js';
-
-/** A ForwardRequest that may also carry the client's TLS facts (for the AJP SSL attributes). */
-export type Ajp13ForwardRequest = ForwardRequest & { readonly tls?: AjpTlsInfo };
 
 export interface Ajp13TransportOptions {
   /** The clock maintain(nowMs) is measured against (default Date.now); idle ages use it. */
@@ -71,7 +66,7 @@ class Ajp13TransportImpl implements Ajp13Transport {
     if (this.member.port === 0) throw new TransportError('connect', `member ${this.member.name} has port 0`, true);
     let packet: Buffer;
     try {
-      packet = encodeForwardRequest(this.fields(req as Ajp13ForwardRequest), this.member.maxPacketSize, this.scratch);
+      packet = encodeForwardRequest(this.fields(req), this.member.maxPacketSize, this.scratch);
     } catch (err) {
       if (err instanceof PacketTooLargeError) throw new TransportError('too_large', err.message, true);
       throw err;
@@ -142,7 +137,7 @@ class Ajp13TransportImpl implements Ajp13Transport {
     return stream === null ? null : { stream };
   }
 
-  private fields(req: Ajp13ForwardRequest): ForwardRequestFields {
+  private fields(req: ForwardRequest): ForwardRequestFields {
     const q = req.url.indexOf('?');
     return {
       method: req.method,
@@ -159,7 +154,7 @@ class Ajp13TransportImpl implements Ajp13Transport {
       route: req.route,
       secret: this.member.secret,
       activation: req.activation,
-      ...(req.tls ? { tls: req.tls } : {}),
+      tls: req.tls,
     };
   }
 }

@@ -57,6 +57,7 @@ export function request(over: Partial<ForwardRequest> = {}): ForwardRequest {
     serverName: 'example.test',
     serverPort: 8080,
     secure: false,
+    tls: null,
     activation: 'ACT',
     route: '',
     replyTimeoutMs: 0,
