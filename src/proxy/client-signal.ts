@@ -9,28 +9,29 @@ import type { ClientSignal } from './transport.js';
 
 /**
  * Aborts when the client goes away before its reply was finished. The response's 'close' says so
- * for the reply being written; a pipelined reply still queued behind another hears nothing from
- * its response, so the connection's 'close' is watched too, until dispose().
+ * for the reply being written (Node relays the connection's 'close' to the response that holds
+ * it); a pipelined reply still queued behind another holds no connection yet and hears nothing
+ * from its response, so only then is the connection's 'close' watched too, until dispose().
  */
 export class ClientGoneSignal implements ClientSignal {
   aborted = false;
   private listeners: (() => void)[] | null = null;
   private readonly onGone: () => void;
+  /** The connection watched for a queued reply; null when the response already holds it. */
+  private readonly socket: Socket | null;
 
-  constructor(
-    res: ServerResponse,
-    private readonly socket: Socket,
-  ) {
+  constructor(res: ServerResponse, socket: Socket) {
     this.onGone = () => {
       if (!res.writableFinished) this.abort();
     };
     res.on('close', this.onGone);
-    socket.on('close', this.onGone);
+    this.socket = res.socket === null ? socket : null;
+    this.socket?.on('close', this.onGone);
   }
 
   /** The request is over: stop watching its connection (the next request on it has its own signal). */
   dispose(): void {
-    this.socket.off('close', this.onGone);
+    this.socket?.off('close', this.onGone);
   }
 
   addEventListener(_type: 'abort', listener: () => void): void {
