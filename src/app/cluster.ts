@@ -78,6 +78,8 @@ type ToWorker =
   | { t: 'stop' };
 type ToPrimary =
   | { t: 'ready' }
+  /** Every listener is open; `port` is the first one's. */
+  | { t: 'listening'; port: number }
   | { t: 'ack'; seq: number }
   | { t: 'state'; lb: string; member: string; s: MemberState }
   | { t: 'collected'; id: number; data: Collected };
@@ -320,6 +322,9 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
           slot.acked = seq;
           worker.send({ t: 'sync', seq, snapshot: snapshotOf(running.app.farm.balancers) } satisfies ToWorker);
           break;
+        case 'listening':
+          workerListening(msg.port);
+          break;
         case 'ack':
           slot.acked = Math.max(slot.acked, msg.seq);
           for (const w of [...ackWaiters]) w();
@@ -345,19 +350,21 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
     return slot;
   };
 
+  let workerListening: (port: number) => void = () => {};
   cluster.setupPrimary({ serialization: 'json' });
   for (let i = 1; i <= processes; i++) fork(i);
   await new Promise<void>((resolve) => {
     let listening = 0;
-    // Every worker opens every listener; the status worker's port is the first listener's.
-    const first = options.listeners?.[0] ?? { port: options.listenPort };
-    const perWorker = options.listeners?.length ?? 1;
-    cluster.on('listening', (_w, address) => {
-      if (first.port === 0 || address.port === first.port) publicPort = address.port;
-      if (++listening === processes * perWorker) resolve();
-    });
+    // A worker says so itself: with SO_REUSEPORT it listens without the primary hearing of it.
+    workerListening = (port) => {
+      publicPort = port;
+      if (++listening === processes) resolve();
+    };
   });
-  logger.info({ listen: `${options.listenHost}:${publicPort}`, processes, pid: process.pid }, 'jkbalancer started');
+  // How connections reach the workers: the kernel (SO_REUSEPORT) on a fixed port where Node has it.
+  const fixedPort = (options.listeners?.[0] ?? { port: options.listenPort }).port !== 0;
+  const accept = REUSE_PORT && fixedPort ? 'reuseport' : 'primary round-robin';
+  logger.info({ listen: `${options.listenHost}:${publicPort}`, processes, accept, pid: process.pid }, 'jkbalancer started');
 
   process.on('SIGHUP', () => {
     void flushLogs(logger);
@@ -409,6 +416,13 @@ function forwardToPrimary(port: number) {
     },
   };
 }
+
+/**
+ * `reusePort` came with Node 22.12 (and 23.1): each worker then accepts its own connections on a
+ * fixed port. On older Node the primary accepts them all and hands them round-robin to the workers.
+ */
+const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
+const REUSE_PORT = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 12);
 
 export async function startWorker(options: StartOptions): Promise<void> {
   const logger = createLogger(options.logLevel);
@@ -490,11 +504,13 @@ export async function startWorker(options: StartOptions): Promise<void> {
     statusHandler: forwardToPrimary(primaryPort),
     prepareFarm: hook,
     drainPolicy: false,
+    reusePort: REUSE_PORT,
     beforeListen: async () => {
       toPrimary({ t: 'ready' });
       await firstSync;
     },
   });
+  toPrimary({ t: 'listening', port: running.address.port });
   logger.debug({ process: id, pid: process.pid }, 'worker process serving');
   // SIGTERM/SIGINT go to the primary, which stops every worker; a worker ignores them itself.
   process.on('SIGTERM', () => {});

@@ -43,6 +43,8 @@ export interface LaunchRole {
   readonly drainPolicy: boolean;
   /** Awaited after the farm is built, before the listener opens (a worker fetches the state). */
   readonly beforeListen?: () => Promise<void>;
+  /** Listen with SO_REUSEPORT (a cluster worker, on a Node that has it). */
+  readonly reusePort?: boolean;
 }
 
 export interface Running {
@@ -191,7 +193,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   }
   const running = app;
   if (role?.beforeListen) await role.beforeListen();
-  const address = await running.listen();
+  const address = await running.listen(role?.reusePort ?? false);
   // Drain deadlines are in seconds; a 1 s check (and connection sampling) is a loop over the members.
   const drainTimer = setInterval(() => {
     if (role === null || role.drainPolicy) finishDrains(running.farm);

@@ -160,14 +160,19 @@ export class BalancerApp {
     timer.unref();
   }
 
-  /** Opens every listener (all or none: one that cannot listen closes the others); the first one's address. */
-  async listen(): Promise<AddressInfo> {
+  /**
+   * Opens every listener (all or none: one that cannot listen closes the others); the first one's
+   * address. `reusePort`: each process of a cluster binds its own socket to a fixed port and the
+   * kernel spreads connections over them (SO_REUSEPORT), instead of the primary accepting them all.
+   */
+  async listen(reusePort = false): Promise<AddressInfo> {
     const opened: Listener[] = [];
     try {
       for (const l of this.listeners) {
         await new Promise<void>((resolve, reject) => {
           l.server.once('error', reject);
-          l.server.listen(l.address.port, l.address.host, () => {
+          // Port 0 would give every process a port of its own: that one stays shared through the primary.
+          l.server.listen({ port: l.address.port, host: l.address.host, ...(reusePort && l.address.port !== 0 ? { reusePort } : {}) }, () => {
             l.server.off('error', reject);
             resolve();
           });

@@ -34,7 +34,11 @@ async function startCluster(processes: number, backends: FakeTomcat[], extra = '
   writeFileSync(workers, httpFarm(members, `worker.list=jkstatus\nworker.jkstatus.type=status\n${extra}`));
   writeFileSync(join(dir, `m${processes}.properties`), MOUNTS);
   const cli = startCli(['--workers', workers, '--mounts', join(dir, `m${processes}.properties`), '--listen', `127.0.0.1:${port}`, '--no-persist', '--processes', String(processes)]);
-  await cli.waitFor(/jkbalancer started/);
+  // Node 22.12+ lets each worker accept its own connections on the fixed port (SO_REUSEPORT); older
+  // Node hands them out from the primary. Either way every worker must get traffic (checked below).
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  const reusePort = major > 22 || (major === 22 && minor >= 12);
+  await cli.waitFor(reusePort ? /"accept":"reuseport".*jkbalancer started/ : /"accept":"primary round-robin".*jkbalancer started/);
   const req = (path: string, headers: Record<string, string> = {}) => rawGet('127.0.0.1', port, path, { host: `127.0.0.1:${port}`, ...headers });
   const processesView = async (): Promise<ProcessView[]> => {
     // The primary keeps what it last collected: a status read collects afresh.
