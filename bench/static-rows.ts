@@ -27,6 +27,10 @@ export async function staticTargets(): Promise<Target[]> {
   // TLS on the client side (HTTP/1.1, keep-alive): the same members over plain HTTP behind it.
   const secure = await startJkbalancer('static-tls', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 1, true, benchCertificate());
   const url = (port: number) => `http://127.0.0.1:${port}/app/`;
+  // How the two workers get their connections on this Node (README "All cores"); run the bench under
+  // another Node (`npx -p node@24 node dist/bench/bench.js`) to measure the other way.
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  const accept = major > 22 || (major === 22 && minor >= 12) ? 'reuseport' : 'round-robin';
   return [
     { scenario: 'direct: one backend', url: url(ports.node1) },
     { scenario: 'bare forwarder: session-less', url: url(bare.port), proxyPid: bare.pid },
@@ -36,6 +40,6 @@ export async function staticTargets(): Promise<Target[]> {
     { scenario: 'jkbalancer over TLS (HTTP/1.1): session-less', url: `https://127.0.0.1:${secure.port}/app/`, proxyPid: secure.pid, bare: 'bare forwarder: session-less' },
     { scenario: 'jkbalancer over TLS (HTTP/1.1): sticky', url: `https://127.0.0.1:${secure.port}/app/`, cookie: STICKY, proxyPid: secure.pid, bare: 'bare forwarder: sticky' },
     { scenario: 'jkbalancer --processes 1, unpinned: session-less', url: url(one.port), proxyPid: one.pid },
-    { scenario: 'jkbalancer --processes 2, unpinned: session-less', url: url(two.port), proxyPid: two.pid, bare: 'jkbalancer --processes 1, unpinned: session-less' },
+    { scenario: `jkbalancer --processes 2 (${accept}), unpinned: session-less`, url: url(two.port), proxyPid: two.pid, bare: 'jkbalancer --processes 1, unpinned: session-less' },
   ];
 }
