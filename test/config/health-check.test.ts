@@ -1,6 +1,8 @@
 /** `worker.X.health_check_*` (README "Health checks"): what they build, and what `check` says of bad values. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseStatusRanges } from '../../src/config/health-check.js';
+import { HEALTH_CHECK_DIRECTIVES } from '../../src/config/directives.js';
+import { HEALTH_CHECK_DEFAULTS, parseStatusRanges } from '../../src/config/health-check.js';
 import { errors, member, parse, props, standalone, twoMembers, warnings } from './helpers.js';
 
 describe('health check directives', () => {
@@ -116,4 +118,13 @@ describe('health check directives', () => {
     expect(parseStatusRanges('200 204-206,301')).toEqual({ ranges: [[200, 200], [204, 206], [301, 301]], bad: [] });
     expect(parseStatusRanges('99,600,1-2-3')).toEqual({ ranges: [], bad: ['99', '600', '1-2-3'] });
   });
+});
+
+it('README documents every health check directive with its default', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  expect(HEALTH_CHECK_DIRECTIVES.filter((d) => !readme.includes(`| \`worker.X.${d}\` |`))).toEqual([]);
+  const d = HEALTH_CHECK_DEFAULTS;
+  for (const text of [`default \`${d.uri}\``, `default ${d.intervalMs}`, `default ${d.timeoutMs})`, `default ${d.fails})`, `default ${d.passes})`, `default \`${d.expect[0].join('-')}\``]) {
+    expect(readme).toContain(text);
+  }
 });
