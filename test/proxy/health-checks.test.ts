@@ -8,6 +8,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HEALTH_CHECK_DEFAULTS } from '../../src/config/health-check.js';
+import type { HealthCheckConfig } from '../../src/config/model.js';
+import { probe } from '../../src/proxy/health-check.js';
 import { startProduct, type TestBalancer } from '../helpers/balancer.js';
 import { get } from '../helpers/http-client.js';
 
@@ -275,5 +278,72 @@ describe('TCP health checks', () => {
     } finally {
       await new Promise<void>((r) => revived.close(() => r()));
     }
+  });
+});
+
+describe('one check', () => {
+  const cfg = (o: Partial<HealthCheckConfig>): HealthCheckConfig => ({
+    ...HEALTH_CHECK_DEFAULTS, method: 'GET', host: '', body: '', failIntervalMs: 1000, intervalMs: 1000, ...o,
+  });
+  let server: http.Server | null = null;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server = null;
+  });
+  async function serve(handler: http.RequestListener): Promise<number> {
+    server = http.createServer(handler);
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    return (server.address() as AddressInfo).port;
+  }
+  const at = (port: number) => ({ host: '127.0.0.1', port, tls: false, source: '' });
+
+  it('fails a backend that does not answer within the timeout', async () => {
+    const port = await serve(() => {});
+    const r = await probe(at(port), cfg({ timeoutMs: 150 })).result;
+    expect(r).toMatchObject({ ok: false, reason: 'no answer within 150 ms' });
+    expect(r.latencyMs).toBeGreaterThanOrEqual(140);
+  });
+
+  it('HEAD and OPTIONS are sent as configured; the status decides', async () => {
+    const seen: string[] = [];
+    const port = await serve((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.host} ${req.headers.connection}`);
+      res.writeHead(req.method === 'HEAD' ? 204 : 401).end();
+    });
+    expect((await probe(at(port), cfg({ method: 'HEAD', uri: '/up' })).result).ok).toBe(true);
+    expect(await probe(at(port), cfg({ method: 'OPTIONS', uri: '*', expect: [[200, 299]] })).result).toMatchObject({ ok: false, reason: 'status 401 (expected 200-299)' });
+    expect((await probe(at(port), cfg({ method: 'OPTIONS', uri: '*', expect: [[200, 299], [401, 401]] })).result).ok).toBe(true);
+    expect(seen).toEqual([`HEAD /up 127.0.0.1:${port} close`, `OPTIONS * 127.0.0.1:${port} close`, `OPTIONS * 127.0.0.1:${port} close`]);
+  });
+
+  it('looks for the body text in the first 64 KiB only', async () => {
+    const port = await serve((_req, res) => {
+      res.write('x'.repeat(70 * 1024));
+      res.end('READY');
+    });
+    expect(await probe(at(port), cfg({ body: 'READY' })).result).toMatchObject({ ok: false, reason: 'body lacks "READY" in its first 64 KiB' });
+  });
+
+  it('an HTTP check of a closed port says so', async () => {
+    const port = await serve(() => {});
+    await new Promise<void>((r) => server!.close(() => r()));
+    server = null;
+    expect(await probe(at(port), cfg({})).result).toMatchObject({ ok: false, reason: 'connect: ECONNREFUSED' });
+  });
+});
+
+describe('the checker', () => {
+  it('stops with the balancer', async () => {
+    const n1 = await startBackend('n1');
+    const n2 = await startBackend('n2');
+    backends.push(n1, n2);
+    lb = await startProduct(workers(n1, n2), MOUNTS);
+    await until(() => n1.checks().length >= 2, 'checks');
+    await lb.close();
+    lb = null;
+    const after = n1.checks().length;
+    await sleep(400);
+    expect(n1.checks().length).toBe(after);
   });
 });
