@@ -18,7 +18,7 @@ import type { MemberRuntime } from '../routing/member.js';
 import { Act } from '../routing/types.js';
 
 /** How much of a reply body a check looks through for `health_check_body`. */
-export const BODY_LIMIT = 64 * 1024;
+const BODY_LIMIT = 64 * 1024;
 const USER_AGENT = 'jkbalancer-health-check';
 
 /** Where a check goes: the member's live address (a status change of host/port moves the checks too). */
@@ -113,8 +113,6 @@ export function probe(target: ProbeTarget, cfg: HealthCheckConfig): Probe {
   return { result, cancel: () => settle(false, 'cancelled') };
 }
 
-export type ProbeFn = (target: ProbeTarget, cfg: HealthCheckConfig) => Probe;
-
 /** The checks of one farm's balancers. */
 export class HealthChecker {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -124,7 +122,6 @@ export class HealthChecker {
   constructor(
     private readonly balancers: ReadonlyMap<string, Balancer>,
     private readonly logger: Logger,
-    private readonly run: ProbeFn = probe,
   ) {}
 
   /** Every checked member gets its first check at once, then one per interval. */
@@ -157,7 +154,7 @@ export class HealthChecker {
     const cfg = m.config.healthCheck!;
     // A stopped member is not contacted at all (nor is one whose port is 0, which is stopped too).
     if (m.activation === Act.STOPPED) return this.after(cfg.intervalMs, b, m);
-    const p = this.run({ host: m.host, port: m.port, tls: m.config.tls, source: m.config.source }, cfg);
+    const p = probe({ host: m.host, port: m.port, tls: m.config.tls, source: m.config.source }, cfg);
     this.running.add(p);
     const r = await p.result;
     this.running.delete(p);
