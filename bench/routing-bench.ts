@@ -17,7 +17,7 @@ function member(name: string, lbfactor: number): MemberConfig {
     connectionPoolSize: 64, connectionPoolMinsize: 32, connectionPoolTimeoutSec: 0, connectionAcquireTimeoutMs: 200,
     ping: { connectTimeoutMs: 0, prepostTimeoutMs: 0, intervalSec: 0, pingTimeoutMs: 10000, mode: '' },
     replyTimeoutMs: 0, retries: 2, retryIntervalMs: 100, recoveryOptions: 0, failOnStatus: [], busyLimit: 0,
-    maxPacketSize: 8192, secret: '', drainIdleSec: 0, drainDeadlineSec: 0,
+    maxPacketSize: 8192, secret: '', drainIdleSec: 0, drainDeadlineSec: 0, healthCheck: null,
     source_ref: { file: 'bench', line: 0 },
   };
 }

@@ -167,6 +167,7 @@
     tr.querySelector('[data-field="activation"]').dataset.value = m.activation;
     setText(tr, 'state', m.state);
     tr.querySelector('[data-field="state"]').dataset.value = m.state.startsWith('ERR') ? 'ERR' : m.state === 'OK/BUSY' ? 'BUSY' : 'OK';
+    updateHealth(tr, m.health);
     setText(tr, 'route', m.route);
     setText(tr, 'domain', m.domain ? `domain ${m.domain}` : '');
     setText(tr, 'redirect', m.redirect ? `redirect ${m.redirect}` : '');
@@ -199,6 +200,26 @@
     for (const [input, value] of [[form.elements.lbfactor, m.lbfactor], [form.elements.distance, m.distance]]) {
       if (!input.dataset.dirty && document.activeElement !== input) input.value = String(value);
     }
+  }
+
+  /** The member's active health checks: last result, and how long ago / why it failed. */
+  function updateHealth(tr, h) {
+    const badge = tr.querySelector('[data-field="health"]');
+    let text = '–';
+    let detail = '';
+    let value = 'NONE';
+    if (h && h.last_result === null) {
+      text = 'pending';
+      detail = h.uri === null ? h.method : `${h.method} ${h.uri}`;
+    } else if (h) {
+      const ago = `${duration(h.last_check_ago)} ago`;
+      text = h.last_result === 'ok' ? 'pass' : `fail ×${h.consecutive_fails}`;
+      value = h.last_result === 'ok' ? 'OK' : 'ERR';
+      detail = h.last_result === 'ok' ? `${h.latency_ms} ms, ${ago}` : `${h.reason}, ${ago}`;
+    }
+    setText(tr, 'health', text);
+    setText(tr, 'health_detail', detail);
+    if (badge.dataset.value !== value) badge.dataset.value = value;
   }
 
   function render(data) {

@@ -10,6 +10,8 @@
  * - A worker gets the full state before it listens (settings and member states).
  * - A member error seen by one worker is sent to the primary, which gives it to every worker;
  *   recovery (ERROR → RECOVER after recover_time) is decided by the primary once, for all.
+ * - Active health checks run in the primary alone; a state they change goes to every worker the
+ *   same way.
  * - lb values stay per process, as mod_jk's optimistic locking keeps them per child.
  * - Status counters and /metrics are sums over the workers, collected when asked; drain progress
  *   merges the workers' HyperLogLog sketches.
@@ -34,7 +36,11 @@ const ACK_TIMEOUT_MS = 2000;
 /** How long a status request waits for the workers' counters. */
 const COLLECT_TIMEOUT_MS = 1000;
 /** Metric families the primary serves from its own registry rather than summing the workers'. */
-const PRIMARY_FAMILIES = new Set(['jkbalancer_config_reloads_total', 'jkbalancer_member_sticky_sessions', 'jkbalancer_member_last_sticky_request_timestamp_seconds']);
+const PRIMARY_FAMILIES = new Set([
+  'jkbalancer_config_reloads_total', 'jkbalancer_member_sticky_sessions', 'jkbalancer_member_last_sticky_request_timestamp_seconds',
+  // Only the primary checks members.
+  'jkbalancer_health_check_total', 'jkbalancer_health_check_up', 'jkbalancer_health_check_latency_seconds',
+]);
 /** Header carrying the client's address from a worker to the primary's private listener. */
 const CLIENT_HEADER = 'x-jkbalancer-client-address';
 
@@ -228,7 +234,10 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
     if (!b || !m) return;
     b.adoptState(m.index, st.state, st.firstErrorTime, st.lastErrorTime);
     if (st.state === State.ERROR) logger.warn({ lb, member, from: from ? nameOf(from) : 'primary' }, 'member in error for every process');
-    for (const s of live()) if (s !== from) send(s, { t: 'state', lb, member, s: st });
+    toWorkers(from, lb, member, st);
+  };
+  const toWorkers = (except: WorkerSlot | null, lb: string, member: string, st: MemberState) => {
+    for (const s of live()) if (s !== except) send(s, { t: 'state', lb, member, s: st });
   };
 
   const metricsHandler = (req: IncomingMessage, res: ServerResponse) => {
@@ -281,6 +290,16 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
       metricsHandler,
       serveExtra,
       drainPolicy: true,
+      // The checks run here, once for all: a state they change goes to every worker as any shared state.
+      healthChecks: true,
+      prepareFarm: (farm) => {
+        for (const [lb, b] of farm.balancers) {
+          b.stateShared = (i) => {
+            const m = b.members[i];
+            toWorkers(null, lb, m.name, { state: m.state, firstErrorTime: m.firstErrorTime, lastErrorTime: m.lastErrorTime });
+          };
+        }
+      },
     },
   );
   running.admin.replicate = replicate;
@@ -504,6 +523,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
     statusHandler: forwardToPrimary(primaryPort),
     prepareFarm: hook,
     drainPolicy: false,
+    healthChecks: false,
     reusePort: REUSE_PORT,
     beforeListen: async () => {
       toPrimary({ t: 'ready' });

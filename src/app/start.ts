@@ -41,6 +41,8 @@ export interface LaunchRole {
   readonly prepareFarm?: (farm: Farm) => void;
   /** Whether this process runs the drain policy (one process does, for all). */
   readonly drainPolicy: boolean;
+  /** Whether this process runs the members' active health checks (one process does, for all). */
+  readonly healthChecks: boolean;
   /** Awaited after the farm is built, before the listener opens (a worker fetches the state). */
   readonly beforeListen?: () => Promise<void>;
   /** Listen with SO_REUSEPORT (a cluster worker, on a Node that has it). */
@@ -186,6 +188,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       observer: metrics.observer,
       statusFactory,
       prepareFarm,
+      healthChecks: role === null || role.healthChecks,
     });
   } catch (err) {
     if (err instanceof ConfigError) logger.fatal({ errors: err.issues.filter((i) => i.severity === 'error').map(formatIssue) }, 'configuration refused');

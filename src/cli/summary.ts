@@ -11,6 +11,11 @@ function member(m: MemberConfig): string {
     `activation=${m.activation}`,
     `redirect=${m.redirect || '-'}`,
   ];
+  const hc = m.healthCheck;
+  if (hc !== null) {
+    const what = hc.method === 'TCP' ? 'TCP' : `${hc.method} ${hc.uri}`;
+    fields.push(`health_check=${what} every ${hc.intervalMs}ms (${hc.failIntervalMs}ms failing) fails=${hc.fails} passes=${hc.passes}`);
+  }
   return `    ${m.name}: ${fields.join(' ')}`;
 }
 

@@ -3,6 +3,16 @@
  * mod_jk accepts a `worker.*` key when it ends in `.` + one of these names (pure suffix test).
  */
 
+/**
+ * jkbalancer's active health checks of a member (README "Health checks"); single-valued. Read by
+ * health-check.ts.
+ */
+export const HEALTH_CHECK_DIRECTIVES = [
+  'health_check_method', 'health_check_uri', 'health_check_host', 'health_check_expect', 'health_check_body',
+  'health_check_interval', 'health_check_fail_interval', 'health_check_timeout', 'health_check_fails',
+  'health_check_passes',
+] as const;
+
 /** Directives whose repeated lines replace the earlier value (docs/directives.md#repeated-keys). */
 const UNIQUE = [
   'secret', 'reference', 'host', 'source', 'port', 'type', 'cachesize', 'connection_pool_size',
@@ -16,7 +26,7 @@ const UNIQUE = [
   'read_only', 'retries', 'lb_retries', 'ns', 'xmlns', 'doctype', 'prefix', 'user_case_insensitive',
   'prefer_ipv6',
   // jkbalancer additions: single-valued, so they behave like mod_jk's unique directives.
-  'tls', 'drain_idle_time', 'drain_deadline', 'drain_window',
+  'tls', 'drain_idle_time', 'drain_deadline', 'drain_window', ...HEALTH_CHECK_DIRECTIVES,
 ] as const;
 
 /** Directives whose repeated lines accumulate (joined with ','). */
@@ -80,7 +90,7 @@ const MEMBER = [
   'connection_acquire_timeout', 'ping_mode', 'ping_timeout', 'connect_timeout', 'prepost_timeout',
   'connection_ping_interval', 'reply_timeout', 'retries', 'retry_interval', 'recovery_options', 'fail_on_status',
   'busy_limit', 'max_packet_size', 'secret', 'lbfactor', 'distance', 'route', 'jvm_route', 'domain', 'redirect',
-  'activation', 'disabled', 'stopped', 'drain_idle_time', 'drain_deadline', 'tls',
+  'activation', 'disabled', 'stopped', 'drain_idle_time', 'drain_deadline', 'tls', ...HEALTH_CHECK_DIRECTIVES,
 ];
 const STATUS = ['css', 'prefix', 'ns', 'xmlns', 'doctype', 'read_only', 'user', 'user_case_insensitive', 'good', 'bad'];
 

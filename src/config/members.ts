@@ -6,12 +6,13 @@
  * differences: `tls=true` speaks HTTPS to the backend (default port 443, else 80; `tls` on an
  * ajp13 worker is an error); `secret` is AJP-only and ignored with a warning (an lb `secret` is
  * simply not passed to http members); `max_packet_size` only sizes the request-body replay
- * buffer; `ping_mode` and the ping timeouts are accepted (so AJP templates can be shared) but the HTTP
- * transport has no probe yet (README, limits).
+ * buffer; `ping_mode` and the CPing timeouts are accepted (so AJP templates can be shared) and do
+ * nothing: an http member is probed by the `health_check_*` directives (health-check.ts) instead.
  */
 import { isIPv6 } from 'node:net';
 import type { Activation, MemberConfig, MemberType, PingConfig, SourceRef } from './model.js';
 import type { WorkerProps } from './worker-props.js';
+import { readHealthCheck } from './health-check.js';
 import { ACTIVATIONS, domainOfRoute, parseIntStrict, parsePingMode, roundPacketSize } from './values.js';
 
 /**
@@ -159,6 +160,7 @@ export function buildMember(p: WorkerProps, type: MemberType, lbSecret: string, 
     secret: type === 'http' ? '' : ownSecret !== '' ? ownSecret : lbSecret,
     drainIdleSec: p.int('drain_idle_time', 0, { min: 0 }),
     drainDeadlineSec: p.int('drain_deadline', 0, { min: 0 }),
+    healthCheck: readHealthCheck(p, type),
     source_ref: p.sourceRef(fallbackRef),
   } satisfies MemberConfig);
 }

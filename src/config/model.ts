@@ -30,6 +30,35 @@ export interface PingConfig {
   readonly mode: string;
 }
 
+/** How a health check asks (jkbalancer addition): an HTTP method, or TCP for a connect alone. */
+export type HealthCheckMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'TCP';
+
+/**
+ * Active health checks of a member (jkbalancer addition, `worker.X.health_check_*`): probes on
+ * connections of their own, whose results move the member in and out of ERROR.
+ */
+export interface HealthCheckConfig {
+  readonly method: HealthCheckMethod;
+  /** Request target of an HTTP check (origin-form, or `*` for OPTIONS). */
+  readonly uri: string;
+  /** `Host` of an HTTP check; '' = the member's host:port. */
+  readonly host: string;
+  /** Statuses that pass, as inclusive [low, high] ranges. */
+  readonly expect: readonly (readonly [number, number])[];
+  /** Text the reply body must contain ('' = no body check). */
+  readonly body: string;
+  /** ms between checks while they pass. */
+  readonly intervalMs: number;
+  /** ms between checks while the last one failed or the member is in error. */
+  readonly failIntervalMs: number;
+  /** ms a check may take, connect included. */
+  readonly timeoutMs: number;
+  /** Failed checks in a row that put the member in ERROR. */
+  readonly fails: number;
+  /** Passed checks in a row that bring a member in error back. */
+  readonly passes: number;
+}
+
 /** A member of an lb worker (mod_jk "sub worker"): an ajp13 or http backend. */
 export interface MemberConfig {
   readonly name: string;
@@ -83,6 +112,8 @@ export interface MemberConfig {
   readonly drainIdleSec: number;
   /** A disabled member moves itself to stopped at most this many seconds after being disabled. */
   readonly drainDeadlineSec: number;
+  /** Active health checks (`health_check_method`); null = none. */
+  readonly healthCheck: HealthCheckConfig | null;
 
   readonly source_ref: SourceRef;
 }

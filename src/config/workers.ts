@@ -277,7 +277,9 @@ class Builder {
       case 'http': {
         this.checkApplicable(p, 'member', type);
         const member = buildMember(p, type as MemberType, '', item.ref);
-        return Object.freeze({ ...member, mounts: Object.freeze(this.mountsOf(p)) } satisfies StandaloneConfig);
+        const check = p.entry('health_check_method');
+        if (check && member.healthCheck) p.warn(check, 'has no effect: health checks run on the members of lb workers');
+        return Object.freeze({ ...member, healthCheck: null, mounts: Object.freeze(this.mountsOf(p)) } satisfies StandaloneConfig);
       }
       default:
         return null;

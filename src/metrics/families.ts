@@ -7,6 +7,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Balancer } from '../routing/balancer.js';
 import type { MemberRuntime } from '../routing/member.js';
+import type { HealthRecord } from '../routing/health.js';
 import { lastSticky, type DrainRegistry } from '../routing/drain.js';
 import { ACT_NAMES, STATE_NAMES, type Clock } from '../routing/types.js';
 import { CODE_CLASSES, DURATION_BUCKETS, ERROR_KINDS, type Accumulators, type MemberRecord } from './accumulators.js';
@@ -172,6 +173,47 @@ export function registerFamilies(src: FamilySources): Counter<'result'> {
           if (last > 0) this.set({ lb, member: m.name }, last / 1000);
         }
       }
+    },
+  });
+
+  /** Health-checked members of the current farm with their records (README "Health checks"). */
+  function* checked(): Generator<[string, MemberRuntime, HealthRecord]> {
+    for (const [lb, b] of getBalancers()) for (const m of b.members) if (m.health !== null) yield [lb, m, m.health];
+  }
+
+  new Counter({
+    name: 'jkbalancer_health_check_total',
+    help: 'Active health checks of a member, by result (pass, fail).',
+    labelNames: ['lb', 'member', 'result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lb, m, h] of checked()) {
+        this.inc({ lb, member: m.name, result: 'pass' }, h.passesTotal);
+        this.inc({ lb, member: m.name, result: 'fail' }, h.failsTotal);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_health_check_up',
+    help: "Verdict of a member's health checks: 0 after health_check_fails failures in a row, 1 again after health_check_passes passes (absent before the first check).",
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lb, m, h] of checked()) if (h.lastTime > 0) this.set({ lb, member: m.name }, h.up ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'jkbalancer_health_check_latency_seconds',
+    help: "Duration of a member's last health check, connect included (absent before the first check).",
+    labelNames: ['lb', 'member'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [lb, m, h] of checked()) if (h.lastTime > 0) this.set({ lb, member: m.name }, h.lastLatencyMs / 1000);
     },
   });
 

@@ -13,6 +13,7 @@ import type { ProxyEnv } from './forward.js';
 import { NO_OBSERVER, type RequestObserver } from '../routing/observer.js';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
 import type { ForwardUriMode } from './request-target.js';
+import { HealthChecker } from './health-check.js';
 import { http1Listener, type ListenAddress, type Listener } from './listener.js';
 import { createRedirectListener } from './redirect.js';
 import { createProxyServer } from './server.js';
@@ -47,6 +48,8 @@ export interface AppOptions {
   readonly statusFactory?: (cfg: StatusConfig, app: BalancerApp) => StatusHandler;
   /** Called with every new farm before it serves (start and reload): re-apply persisted state here. */
   readonly prepareFarm?: (farm: Farm, app: BalancerApp) => void;
+  /** Run the members' active health checks here (default true; false where another process runs them). */
+  readonly healthChecks?: boolean;
 }
 
 export interface TlsOptions {
@@ -84,6 +87,9 @@ export class BalancerApp {
   readonly clock: Clock;
   readonly startTime: number;
   private maintenanceTimer: NodeJS.Timeout | null = null;
+  /** The current farm's health checks; they start with listen(). */
+  private checker: HealthChecker | null = null;
+  private checking = false;
   private readonly retiring = new Set<Transport>();
   private readonly envs: ListenerEnv[] = [];
   private readonly drains: DrainRegistry;
@@ -148,6 +154,10 @@ export class BalancerApp {
     this.options.prepareFarm?.(farm, this);
     this.farm = farm; // one assignment: requests already running keep the farm they started with
     for (const t of retired) this.retire(t);
+    // The old farm's checks stop (a result in flight is dropped); the new farm's are built from its configuration.
+    this.checker?.stop();
+    this.checker = this.options.healthChecks === false ? null : new HealthChecker(farm.balancers, this.logger);
+    if (this.checking) this.checker?.start();
   }
 
   /** Close a transport the new farm no longer uses, once its in-flight requests had time to finish. */
@@ -185,6 +195,8 @@ export class BalancerApp {
     }
     this.listeners.forEach((l, i) => (this.envs[i].listenPort = (l.server.address() as AddressInfo).port));
     this.startMaintenance();
+    this.checking = true;
+    this.checker?.start();
     return this.server.address() as AddressInfo;
   }
 
@@ -266,6 +278,8 @@ export class BalancerApp {
   /** Stop accepting, let in-flight requests finish (up to timeoutMs), close every pool. */
   async stop(timeoutMs: number): Promise<void> {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    this.checking = false;
+    this.checker?.stop();
     const closed = Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))));
     // Keep-alive connections become idle as their last request ends: close them as they do.
     const closeIdle = () => {

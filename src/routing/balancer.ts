@@ -25,6 +25,7 @@ import { lbMults } from './lb-mult.js';
 import { FORCE_REFUSED, selectMember, type SelectionContext } from './selection.js';
 import { decay, forceRecovery, maxLbValue, recoverMembers } from './maintenance.js';
 import { outcomeRecoverable, outcomeStatus } from './outcome.js';
+import { inErrorState, type CheckResult, type HealthVerdict } from './health.js';
 import {
   ACT_NAMES,
   Act,
@@ -505,6 +506,37 @@ export class Balancer implements SelectionContext {
     m.state = state;
     m.firstErrorTime = firstErrorTime;
     m.lastErrorTime = lastErrorTime;
+  }
+
+  /**
+   * One active health check of member i came back (README "Health checks"). After `fails` failed
+   * checks in a row the member goes to ERROR as a failed request puts it there (and each further
+   * failure renews its error time, so recover_time counts from the last one); forced recovery and
+   * maintenance treat it as any member in error. After `passes` passed checks in a row while in an
+   * error state it goes back to OK at once, at the current max lb_value (no burst), as a recovered
+   * member does. Checks are not traffic: no request counter moves. Returns what changed the state.
+   */
+  healthCheckResult(i: number, r: CheckResult): HealthVerdict {
+    const m = this.members[i];
+    const policy = m.config.healthCheck;
+    if (policy === null || m.health === null) throw new Error(`lb ${this.lb.name}: member ${m.name} has no health checks`);
+    const now = this.clock.now();
+    const before = m.state;
+    const verdict = m.health.record(r, now, inErrorState(before), policy);
+    if (verdict === 'error') {
+      if (before !== State.ERROR) m.firstErrorTime = now;
+      m.state = State.ERROR;
+      m.lastErrorTime = now;
+    } else if (verdict === 'recover') {
+      if (this.lb.method !== Method.BUSYNESS) m.lbValue = maxLbValue(this.members);
+      m.replyTimeouts = 0;
+      m.state = State.OK;
+      m.firstErrorTime = 0;
+      m.lastErrorTime = 0;
+    }
+    if (m.state === before) return 'none';
+    this.stateShared?.(i);
+    return verdict;
   }
 
   // ---------------------------------------------------------------- internals

@@ -7,6 +7,7 @@
 import type { Activation, MemberConfig } from '../config/model.js';
 import { domainOfRoute } from '../config/values.js';
 import { ACT_NAMES, Act, State, type ActCode, type StateCode } from './types.js';
+import { HealthRecord } from './health.js';
 
 /** Re-exported for the status worker (src/status imports it from here). */
 export { domainOfRoute };
@@ -183,6 +184,8 @@ export class MemberRuntime {
   lastResetTime: number;
   /** Last attempt that reached this member by an exact route match; drain policy reads it. */
   lastStickyTime = 0;
+  /** Results of its active health checks; null when it has none (`health_check_method` unset). */
+  health: HealthRecord | null;
 
   /** `settings` is the record the gate keeps writable (initialMemberSettings). */
   constructor(index: number, config: MemberConfig, settings: Readonly<MemberSettings>, now: number) {
@@ -191,6 +194,7 @@ export class MemberRuntime {
     this.config = config;
     this.s = settings;
     this.lastResetTime = now;
+    this.health = config.healthCheck === null ? null : new HealthRecord();
   }
 
   /** Reload: take over the state and counters of the member this one replaces (not its settings). */
@@ -211,6 +215,8 @@ export class MemberRuntime {
     this.maxConnected = from.maxConnected;
     this.lastResetTime = from.lastResetTime;
     this.lastStickyTime = from.lastStickyTime;
+    // Still checked: the counts in a row go on (a member going down stays on its way down).
+    if (this.health !== null && from.health !== null) this.health = from.health;
   }
 
   /**
@@ -233,5 +239,6 @@ export class MemberRuntime {
     this.maxBusy = 0;
     this.maxConnected = 0;
     this.lastResetTime = now;
+    this.health?.reset();
   }
 }

@@ -28,7 +28,7 @@ function memberJson(m: MemberView): Json {
   o.source = sourceJson(m.runtime.config.source);
   // A fixed shape is easier for clients than mod_jk's "present only after an error".
   for (const k of ERROR_TIME_KEYS) o[k] ??= null;
-  return { ...o, rating: m.rating, overrides: m.overrides, ...m.extras };
+  return { ...o, rating: m.rating, overrides: m.overrides, health: m.health, ...m.extras };
 }
 
 function lbJson(lb: LbView): Json {

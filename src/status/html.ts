@@ -286,6 +286,7 @@ class Page {
       );
     }
     this.add('</table>\n');
+    this.health(v);
     if (v.members.some((mv) => Object.keys(mv.overrides).length) || Object.keys(v.overrides).length) {
       this.add('<p>Values marked * were changed at runtime and differ from the workers file (hover for the file value).</p>\n');
     }
@@ -299,6 +300,27 @@ class Page {
         `<select id="att-${esc(name)}" name="att">${options}</select> <input type="submit" value="Go"/></form>\n`,
       );
     }
+  }
+
+  /** Active health checks of the members that have them (README "Health checks"). */
+  private health(v: LbView) {
+    const checked = v.members.filter((mv) => mv.health !== null);
+    if (checked.length === 0) return;
+    this.add(
+      '<table><tr><th>Name</th><th>Health Check</th><th>Verdict</th><th>Last Result</th><th>Last Check</th><th>Latency (ms)</th>',
+      '<th>Reason</th><th>Passes in a Row</th><th>Fails in a Row</th><th>Passes</th><th>Fails</th></tr>\n',
+    );
+    for (const mv of checked) {
+      const h = mv.health!;
+      const shown = (x: string | number | null, unit = '') => (x === null || x === '' ? '&nbsp;' : `${esc(x)}${unit}`);
+      this.add(
+        `<tr><td>${esc(mv.runtime.name)}</td><td>${esc(h.method)}${h.uri === null ? '' : ` ${esc(h.uri)}`}</td>`,
+        `<td>${h.up ? 'Up' : 'Down'}</td><td>${h.last_result === null ? 'not yet' : h.last_result === 'ok' ? 'OK' : 'Failed'}</td>`,
+        `<td>${shown(h.last_check_ago, ' s ago')}</td><td>${shown(h.latency_ms)}</td><td>${shown(h.reason)}</td>`,
+        `<td>${h.consecutive_passes}</td><td>${h.consecutive_fails}</td><td>${h.passes_total}</td><td>${h.fails_total}</td></tr>\n`,
+      );
+    }
+    this.add('</table>\n');
   }
 
   maps(worker: string, maps: readonly MapView[] | null) {

@@ -24,6 +24,25 @@ export interface MapView {
   readonly fields: readonly Field[];
 }
 
+/** A member's active health checks and their last result (README "Health checks"); JSON keys. */
+export interface HealthView {
+  readonly method: string;
+  /** Request target; null for TCP checks. */
+  readonly uri: string | null;
+  /** The checks' verdict: false once `fails` failed in a row, true again after `passes` passed. */
+  readonly up: boolean;
+  readonly last_result: 'ok' | 'fail' | null;
+  readonly last_check_unix_seconds: number | null;
+  readonly last_check_ago: number | null;
+  readonly latency_ms: number | null;
+  /** Why the last check failed ('' when it passed). */
+  readonly reason: string;
+  readonly consecutive_passes: number;
+  readonly consecutive_fails: number;
+  readonly passes_total: number;
+  readonly fails_total: number;
+}
+
 export interface MemberView {
   readonly runtime: MemberRuntime;
   /** In mod_jk's xml attribute order, then `overrides`. */
@@ -33,6 +52,8 @@ export interface MemberView {
   readonly timeToRecover: readonly [number, number];
   /** From StatusContext.getMemberExtras (JSON only). */
   readonly extras: Record<string, unknown>;
+  /** null when the member has no health checks. */
+  readonly health: HealthView | null;
 }
 
 export interface LbView {
@@ -166,6 +187,27 @@ function errorTimeFields(errorMs: number, nowMs: number): Field[] {
 
 export const overridesText = (o: Overrides) => Object.keys(o).join(',');
 
+function healthView(m: MemberRuntime, nowMs: number): HealthView | null {
+  const cfg = m.config.healthCheck;
+  const h = m.health;
+  if (cfg === null || h === null) return null;
+  const checked = h.lastTime > 0;
+  return {
+    method: cfg.method,
+    uri: cfg.method === 'TCP' ? null : cfg.uri,
+    up: h.up,
+    last_result: checked ? (h.lastOk ? 'ok' : 'fail') : null,
+    last_check_unix_seconds: checked ? unixSeconds(h.lastTime) : null,
+    last_check_ago: checked ? secondsBetween(h.lastTime, nowMs) : null,
+    latency_ms: checked ? Math.round(h.lastLatencyMs * 10) / 10 : null,
+    reason: h.lastReason,
+    consecutive_passes: h.consecutivePasses,
+    consecutive_fails: h.consecutiveFails,
+    passes_total: h.passesTotal,
+    fails_total: h.failsTotal,
+  };
+}
+
 function memberView(b: Balancer, m: MemberRuntime, msMin: number, opts: ViewOptions): MemberView {
   const now = opts.nowMs;
   let rs: [number, number] = [0, 0];
@@ -221,6 +263,7 @@ function memberView(b: Balancer, m: MemberRuntime, msMin: number, opts: ViewOpti
     rating: rateMember(m.activation, m.state, opts.goodMask, opts.badMask),
     timeToRecover: rs,
     extras: { ...(opts.getMemberExtras?.(b, m) ?? {}) },
+    health: healthView(m, now),
   };
 }
 

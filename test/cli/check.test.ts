@@ -34,6 +34,13 @@ describe('jkbalancer check', () => {
     expect(r.out).toContain('configuration OK');
   });
 
+  it('prints a member\'s health checks', async () => {
+    const w = write('hc.properties', 'worker.list=lb\nworker.lb.type=lb\nworker.lb.balance_workers=n1\nworker.n1.type=http\nworker.n1.health_check_method=HEAD\nworker.n1.health_check_uri=/up\n');
+    const r = await run('check', '--workers', w);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('n1: http localhost:80 route=n1 lbfactor=1 distance=0 domain=- activation=ACT redirect=- health_check=HEAD /up every 10000ms (10000ms failing) fails=3 passes=2');
+  });
+
   it("accepts the mod_jk sample layout", async () => {
     const r = await run('check', '--workers', 'test/config/fixtures/modjk-sample.properties');
     expect(r.code).toBe(0);

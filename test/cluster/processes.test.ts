@@ -5,6 +5,8 @@
  * Every request opens its own connection, so node:cluster spreads them over the workers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +29,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
 
-async function startCluster(processes: number, backends: FakeTomcat[], extra = '') {
+async function startCluster(processes: number, backends: readonly { route: string; port: number }[], extra = '') {
   const port = await freePort();
   const members = Object.fromEntries(backends.map((b) => [b.route, b.port]));
   const workers = join(dir, `w${processes}.properties`);
@@ -225,6 +227,73 @@ describe('the primary', () => {
       expect(after2.filter((r) => JSON.parse(r.body).instance === 'node1')).toEqual([]);
     } finally {
       expect(await stopCluster(c.cli)).toBe(0);
+    }
+  });
+});
+
+/** A backend whose /health can be made to fail; it counts the checks it got. */
+async function startHealthBackend(route: string) {
+  const b = { route, port: 0, healthy: true, checks: 0, server: http.createServer() };
+  b.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url === '/health') {
+      b.checks++;
+      res.writeHead(b.healthy ? 200 : 503).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instance: route }));
+  });
+  await new Promise<void>((r) => b.server.listen(0, '127.0.0.1', () => r()));
+  b.port = (b.server.address() as AddressInfo).port;
+  return b;
+}
+
+describe('health checks with worker processes', () => {
+  it('run in the primary alone, and the state they change is every worker\'s routing', async () => {
+    const backends = [await startHealthBackend('node1'), await startHealthBackend('node2')];
+    const checks = [
+      'worker.node1.health_check_method=GET', 'worker.node1.health_check_uri=/health', 'worker.node1.health_check_interval=200',
+      'worker.node1.health_check_fails=2', 'worker.node1.health_check_passes=2', 'worker.lb.recover_time=600',
+    ].join('\n');
+    const c = await startCluster(2, backends, `${checks}\n`);
+    const sticky = async () => {
+      const replies = await Promise.all(Array.from({ length: 12 }, () => c.req('/app/x', { cookie: 'JSESSIONID=s.node1' })));
+      return [...new Set(replies.map((r) => `${r.status} ${JSON.parse(r.body).instance}`))];
+    };
+    const node1States = async () => (await c.processesView()).map((p) => p.balancers.lb.members.node1.state);
+    try {
+      expect(await sticky()).toEqual(['200 node1']);
+      // One checker, not one per process: checks are chained at least 200 ms apart, so in 2 s one
+      // checker sends at most 11; three would send about 30.
+      const from = backends[0].checks;
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(backends[0].checks - from).toBeLessThanOrEqual(11);
+      expect(backends[1].checks).toBe(0);
+
+      backends[0].healthy = false;
+      const end = Date.now() + 8000;
+      let states = await node1States();
+      while (Date.now() < end && !states.every((s) => s === 'ERR')) {
+        await new Promise((r) => setTimeout(r, 100));
+        states = await node1States();
+      }
+      expect(states).toEqual(['ERR', 'ERR']);
+      // Every worker routes node1's sessions to node2 now, without a request failing on node1 first.
+      expect(await sticky()).toEqual(['200 node2']);
+      const status = JSON.parse((await c.req('/jkstatus?mime=json')).body).balancers[0].members[0];
+      expect([status.state, status.errors, status.health.last_result, status.health.up]).toEqual(['ERR', 0, 'fail', false]);
+      expect((await c.req('/jkstatus/metrics')).body).toMatch(/^jkbalancer_health_check_up\{lb="lb",member="node1"\} 0$/m);
+
+      backends[0].healthy = true;
+      const back = Date.now() + 8000;
+      while (Date.now() < back && !states.every((s) => s === 'OK')) {
+        await new Promise((r) => setTimeout(r, 100));
+        states = await node1States();
+      }
+      expect(states).toEqual(['OK', 'OK']);
+      expect(await sticky()).toEqual(['200 node1']);
+    } finally {
+      expect(await stopCluster(c.cli)).toBe(0);
+      for (const b of backends) await new Promise<void>((r) => b.server.close(() => r()));
     }
   });
 });

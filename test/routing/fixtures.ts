@@ -45,6 +45,7 @@ export function memberConfig(name: string, o: Mutable<MemberConfig> = {}): Membe
     secret: '',
     drainIdleSec: 0,
     drainDeadlineSec: 0,
+    healthCheck: null,
     source_ref: { file: 'workers.properties', line: 1 },
     ...o,
   } as MemberConfig;

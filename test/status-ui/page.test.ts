@@ -31,6 +31,8 @@ let browser: Browser;
 function workers(): string {
   const lines = ['worker.list=lb,jkstatus,jkro', 'worker.lb.type=lb', 'worker.lb.balance_workers=n1,n2,n3', `worker.lb.drain_window=${DRAIN_WINDOW_SEC}`];
   for (const t of backends) lines.push(`worker.${t.route}.type=http`, `worker.${t.route}.host=127.0.0.1`, `worker.${t.route}.port=${t.port}`);
+  // n3 is health-checked (README "Health checks"): the page shows its last result.
+  lines.push('worker.n3.health_check_method=GET', 'worker.n3.health_check_uri=/health', 'worker.n3.health_check_interval=500');
   lines.push('worker.n2.drain_idle_time=300', 'worker.jkstatus.type=status', 'worker.jkro.type=status', 'worker.jkro.read_only=true');
   return lines.join('\n') + '\n';
 }
@@ -96,6 +98,10 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
       expect(await cell(page, m, 'activation').textContent()).toBe('ACT');
     }
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    // The health check column: n3's checks pass, the others have none.
+    await waitForCell(page, 'n3', 'health', 'pass');
+    expect(await cell(page, 'n3', 'health_detail').textContent()).toMatch(/^[\d.]+ ms, \d+ s ago$/);
+    expect(await cell(page, 'n1', 'health').textContent()).toBe('–');
 
     // Three sessions stuck to n2: the page's drain counter shows them.
     for (let i = 1; i <= 3; i++) {
