@@ -11,6 +11,8 @@ import type { StartOptions } from './start-options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
+import { DEFAULT_HISTORY_INTERVAL_MS, History } from '../metrics/history.js';
+import type { IntervalCounts } from '../metrics/interval-counts.js';
 import { DrainRegistry, dueDrains, drainExtras } from '../routing/drain.js';
 import { AdminState, StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
 import { servePage } from '../status/page.js';
@@ -43,6 +45,11 @@ export interface LaunchRole {
   readonly drainPolicy: boolean;
   /** Awaited after the farm is built, before the listener opens (a worker fetches the state). */
   readonly beforeListen?: () => Promise<void>;
+  /**
+   * Where each history sample's counts come from: absent, this process's own; a function, elsewhere
+   * (the primary sums the workers'); null, nowhere (a worker: the primary keeps the history).
+   */
+  readonly historyCounts?: (() => Promise<IntervalCounts>) | null;
 }
 
 export interface Running {
@@ -55,6 +62,7 @@ export interface Running {
   readonly metricsAddress: AddressInfo | null;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly history: History;
   reload(): boolean;
   stop(): Promise<void>;
 }
@@ -97,6 +105,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const metrics = createMetrics({ getBalancers: () => app?.farm.balancers ?? new Map(), drains, clock });
 
   const memberExtras = drainExtras(drains, clock);
+  const history = new History(options.historyIntervalMs ?? DEFAULT_HISTORY_INTERVAL_MS, clock.now());
+  const historyCounts = role?.historyCounts === undefined ? async () => metrics.takeCounts() : role.historyCounts;
   const admin = new AdminState(() => app?.farm.balancers ?? new Map(), store, logger);
   const statusContext = (a: BalancerApp): StatusContext => ({
     workers: a.farm.loaded.workers,
@@ -110,6 +120,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     logger,
     credentials,
     getMemberExtras: memberExtras,
+    getHistory: (lb, member, sinceMs) => history.toJson(a.farm.balancers, { lb, member, sinceMs }, clock.now()),
     remoteAddress: role?.remoteAddress,
   });
 
@@ -151,6 +162,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       );
     }
     drains.prune(farm.balancers.values());
+    history.prune(farm.balancers);
     role?.prepareFarm?.(farm);
   };
 
@@ -196,8 +208,26 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const drainTimer = setInterval(() => {
     if (role === null || role.drainPolicy) finishDrains(running.farm);
     running.refreshConnections();
+    if (historyCounts !== null) history.noteChanges(clock.now(), running.farm.balancers);
   }, 1000);
   drainTimer.unref();
+  // One history sample per interval, from counts the accumulators already keep: no per-request work.
+  let historyTimer: NodeJS.Timeout | null = null;
+  if (historyCounts !== null) {
+    let sampling = false;
+    historyTimer = setInterval(() => {
+      // A primary still waiting for its workers skips a beat: the next sample covers both intervals.
+      if (sampling) return;
+      sampling = true;
+      historyCounts()
+        .then(
+          (counts) => history.record(clock.now(), running.farm.balancers, counts, drains),
+          (err: Error) => logger.warn({ err: err.message }, 'history sample lost'),
+        )
+        .finally(() => (sampling = false));
+    }, history.intervalMs);
+    historyTimer.unref();
+  }
 
   let metricsServer: http.Server | null = null;
   let metricsAddress: AddressInfo | null = null;
@@ -226,6 +256,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     metricsAddress,
     logger,
     metrics,
+    history,
     reload() {
       const result = running.reload();
       metrics.recordReload(result.ok);
@@ -235,6 +266,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     },
     async stop() {
       clearInterval(drainTimer);
+      if (historyTimer !== null) clearInterval(historyTimer);
       await running.stop(options.shutdownTimeoutMs);
       if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },
