@@ -62,7 +62,6 @@ export interface Running {
   readonly metricsAddress: AddressInfo | null;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly history: History;
   reload(): boolean;
   stop(): Promise<void>;
 }
@@ -256,7 +255,6 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     metricsAddress,
     logger,
     metrics,
-    history,
     reload() {
       const result = running.reload();
       metrics.recordReload(result.ok);

@@ -29,7 +29,7 @@ import type { IntervalCounts, MemberCounts } from './interval-counts.js';
 export const HISTORY_SLOTS = 720;
 export const DEFAULT_HISTORY_INTERVAL_MS = 5000;
 /** State and activation changes kept per member (older ones than the oldest sample are not shown either). */
-export const EVENT_SLOTS = 64;
+const EVENT_SLOTS = 64;
 
 /** The values of one sample, by index into a slot. Counts are per interval; the rest at its end. */
 const F = {
