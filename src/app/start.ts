@@ -14,7 +14,7 @@ import { createMetrics, type Metrics } from '../metrics/index.js';
 import { DEFAULT_HISTORY_INTERVAL_MS, History } from '../metrics/history.js';
 import type { IntervalCounts } from '../metrics/interval-counts.js';
 import { DrainRegistry, dueDrains, drainExtras } from '../routing/drain.js';
-import { AdminState, StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
+import { AdminState, StateStore, applyState, createStatusWorker, liveSettings, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from '../proxy/app.js';
 import type { Farm, StatusHandler } from '../proxy/farm.js';
@@ -256,8 +256,15 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     logger,
     metrics,
     reload() {
+      const before = role?.statusHandler === undefined ? liveSettings(running.farm.balancers) : null;
       const result = running.reload();
       metrics.recordReload(result.ok);
+      if (result.ok) {
+        // What the new files changed goes to the audit trail of the process whose status worker
+        // answers (a --processes worker forwards its status requests: the primary keeps the trail).
+        if (before !== null) void admin.auditReload(before);
+        if (historyCounts !== null) history.noteChanges(clock.now(), running.farm.balancers);
+      }
       // Certificates are renewed on their own schedule: reloaded whether or not the files were valid.
       running.reloadTls();
       return result.ok;

@@ -29,7 +29,7 @@ import { ajpView, lbView, type ViewOptions } from './view.js';
 
 export { loadCredentials, hashPassword, type Credentials } from './credentials.js';
 export { StateStore, applyState } from './persist.js';
-export { AdminState, type Actor } from './admin.js';
+export { AdminState, liveSettings, type Actor } from './admin.js';
 
 export interface StatusLogger {
   info(obj: object, msg?: string): void;
