@@ -58,12 +58,12 @@ async function run(line: string): Promise<string> {
 
 const node1 = () => running.app.farm.balancers.get('lb')!.memberByName('node1')!;
 
-it('README shows the drain / stop / activate / xml / json examples', () => {
-  expect(curls.map((c) => /vwa=\d|mime=xml|mime=json/.exec(c)?.[0])).toEqual(['vwa=1', 'vwa=2', 'vwa=0', 'mime=xml', 'mime=json']);
+it('README shows the drain / stop / activate / xml / json / history examples', () => {
+  expect(curls.map((c) => /vwa=\d|mime=xml|cmd=history|mime=json/.exec(c)?.[0])).toEqual(['vwa=1', 'vwa=2', 'vwa=0', 'mime=xml', 'mime=json', 'cmd=history']);
 });
 
 it('each README curl example does what the README says', async () => {
-  const [drain, stop, activate, xml, json] = curls;
+  const [drain, stop, activate, xml, json, history] = curls;
   expect(await run(drain)).toContain('Result: type=OK message="Action finished"');
   expect(node1().activation).toBe(Act.DISABLED);
   expect(await run(stop)).toContain('type=OK');
@@ -78,6 +78,11 @@ it('each README curl example does what the README says', async () => {
   const list = JSON.parse(await run(json));
   expect(list.result.type).toBe('OK');
   expect(list.balancers[0].members.map((m: { name: string; activation: string }) => `${m.name}:${m.activation}`)).toEqual(['node1:ACT', 'node2:ACT', 'node3:ACT']);
+
+  const h = JSON.parse(await run(history));
+  expect(h.result.type).toBe('OK');
+  expect([h.history.interval_ms, h.history.slots]).toEqual([5000, 720]);
+  expect(h.history.balancers.map((b: { name: string; members: { name: string }[] }) => [b.name, b.members.map((m) => m.name)])).toEqual([['lb', ['node1']]]);
 });
 
 it('the classic server-rendered page stays available as the README says', async () => {

@@ -15,6 +15,8 @@
  * - lb values stay per process, as mod_jk's optimistic locking keeps them per child.
  * - Status counters and /metrics are sums over the workers, collected when asked; drain progress
  *   merges the workers' HyperLogLog sketches.
+ * - The history is the primary's: every sample collects each worker's counts of the interval (each
+ *   worker takes its own), sums them and merges the sketches before recording.
  */
 import cluster, { type Worker } from 'node:cluster';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -27,6 +29,7 @@ import { applyOp, type AdminOp } from '../routing/admin-ops.js';
 import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES, type AttrValue } from '../routing/attributes.js';
 import type { Balancer } from '../routing/balancer.js';
 import type { DrainSketch } from '../routing/drain.js';
+import { sumCounts, type IntervalCounts } from '../metrics/interval-counts.js';
 import { Act, State, STATE_NAMES, type StateCode } from '../routing/types.js';
 import type { Farm } from '../proxy/farm.js';
 import { sendOwnReply } from '../http/own-replies.js';
@@ -73,13 +76,15 @@ interface Collected {
   readonly pid: number;
   readonly balancers: Record<string, { busy: number; maxBusy: number; members: Record<string, MemberCounters & MemberState> }>;
   readonly metrics: MetricObjectWithValues<MetricValue<string>>[] | null;
+  /** The worker's counts since it last sent them (only when the primary takes a history sample). */
+  readonly counts: IntervalCounts | null;
 }
 
 type ToWorker =
   | { t: 'sync'; seq: number; snapshot: Snapshot }
   | { t: 'ops'; seq: number; ops: AdminOp[] }
   | { t: 'state'; lb: string; member: string; s: MemberState }
-  | { t: 'collect'; id: number; metrics: boolean }
+  | { t: 'collect'; id: number; metrics: boolean; counts: boolean }
   | { t: 'reload' }
   | { t: 'stop' };
 type ToPrimary =
@@ -150,8 +155,8 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   const live = () => slots.filter((s) => s.ready && s.worker.isConnected());
   const nameOf = (s: WorkerSlot) => `process ${s.id} (pid ${s.worker.process.pid})`;
 
-  /** Gathers every worker's counters (and, for /metrics, its registry). */
-  const collect = (metrics: boolean): Promise<Collected[]> => {
+  /** Gathers every worker's counters (and, for /metrics, its registry; for the history, its interval counts). */
+  const collect = (metrics: boolean, counts: boolean): Promise<Collected[]> => {
     const targets = live();
     if (targets.length === 0) return Promise.resolve([]);
     const id = ++collectId;
@@ -165,7 +170,7 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
       entry.done = finish;
       const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
       pendingCollect.set(id, entry);
-      for (const s of targets) send(s, { t: 'collect', id, metrics });
+      for (const s of targets) send(s, { t: 'collect', id, metrics, counts });
     });
   };
 
@@ -255,8 +260,8 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
 
   /** `<status mount>/processes`: each worker's own counters and member states, for debugging. */
   let lastCollected: Collected[] = [];
-  const collectAll = async (metrics: boolean) => {
-    const all = await collect(metrics);
+  const collectAll = async (metrics: boolean, counts = false) => {
+    const all = await collect(metrics, counts);
     lastCollected = all;
     return all;
   };
@@ -299,6 +304,12 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
             toWorkers(null, lb, m.name, { state: m.state, firstErrorTime: m.firstErrorTime, lastErrorTime: m.lastErrorTime });
           };
         }
+      },
+      historyCounts: async () => {
+        const all = await collectAll(false, true);
+        // Busy and the drain sketches of this moment too: the sample reads them from the primary's balancers.
+        absorb(all);
+        return sumCounts(all.flatMap((c) => (c.counts ? [c.counts] : [])));
       },
     },
   );
@@ -484,7 +495,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
         break;
       }
       case 'collect':
-        void collectHere(msg.metrics).then((data) => toPrimary({ t: 'collected', id: msg.id, data }));
+        void collectHere(msg.metrics, msg.counts).then((data) => toPrimary({ t: 'collected', id: msg.id, data }));
         break;
       case 'reload':
         running?.reload();
@@ -498,7 +509,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
     }
   });
 
-  const collectHere = async (withMetrics: boolean): Promise<Collected> => {
+  const collectHere = async (withMetrics: boolean, withCounts: boolean): Promise<Collected> => {
     const out: Collected['balancers'] = {};
     running?.app.refreshConnections();
     for (const [lb, b] of balancers()) {
@@ -514,7 +525,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
       out[lb] = { busy: b.lb.busy, maxBusy: b.lb.maxBusy, members };
     }
     const metrics = withMetrics && running ? (await running.metrics.registry.getMetricsAsJSON()).filter((f) => !PRIMARY_FAMILIES.has(f.name)) : null;
-    return { pid: process.pid, balancers: out, metrics };
+    return { pid: process.pid, balancers: out, metrics, counts: withCounts && running ? running.metrics.takeCounts() : null };
   };
 
   // The primary owns the state file, the metrics listener and the drain policy.
@@ -525,6 +536,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
     drainPolicy: false,
     healthChecks: false,
     reusePort: REUSE_PORT,
+    historyCounts: null,
     beforeListen: async () => {
       toPrimary({ t: 'ready' });
       await firstSync;

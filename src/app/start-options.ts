@@ -43,4 +43,6 @@ export interface StartOptions {
   readonly serverNames?: readonly string[];
   /** Worker processes serving traffic (app/cluster.ts); 1 or absent: this process alone. */
   readonly processes?: number;
+  /** One history sample per this many ms (HISTORY_SLOTS are kept); DEFAULT_HISTORY_INTERVAL_MS when absent. */
+  readonly historyIntervalMs?: number;
 }

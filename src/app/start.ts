@@ -11,8 +11,10 @@ import type { StartOptions } from './start-options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
 import type { StatusConfig } from '../config/model.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
+import { DEFAULT_HISTORY_INTERVAL_MS, History } from '../metrics/history.js';
+import type { IntervalCounts } from '../metrics/interval-counts.js';
 import { DrainRegistry, dueDrains, drainExtras } from '../routing/drain.js';
-import { AdminState, StateStore, applyState, createStatusWorker, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
+import { AdminState, StateStore, applyState, createStatusWorker, liveSettings, loadCredentials, type Credentials, type StatusContext } from '../status/index.js';
 import { servePage } from '../status/page.js';
 import { BalancerApp, summary } from '../proxy/app.js';
 import type { Farm, StatusHandler } from '../proxy/farm.js';
@@ -47,6 +49,11 @@ export interface LaunchRole {
   readonly beforeListen?: () => Promise<void>;
   /** Listen with SO_REUSEPORT (a cluster worker, on a Node that has it). */
   readonly reusePort?: boolean;
+  /**
+   * Where each history sample's counts come from: absent, this process's own; a function, elsewhere
+   * (the primary sums the workers'); null, nowhere (a worker: the primary keeps the history).
+   */
+  readonly historyCounts?: (() => Promise<IntervalCounts>) | null;
 }
 
 export interface Running {
@@ -101,6 +108,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const metrics = createMetrics({ getBalancers: () => app?.farm.balancers ?? new Map(), drains, clock });
 
   const memberExtras = drainExtras(drains, clock);
+  const history = new History(options.historyIntervalMs ?? DEFAULT_HISTORY_INTERVAL_MS, clock.now());
+  const historyCounts = role?.historyCounts === undefined ? async () => metrics.takeCounts() : role.historyCounts;
   const admin = new AdminState(() => app?.farm.balancers ?? new Map(), store, logger);
   const statusContext = (a: BalancerApp): StatusContext => ({
     workers: a.farm.loaded.workers,
@@ -114,6 +123,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     logger,
     credentials,
     getMemberExtras: memberExtras,
+    getHistory: (lb, member, sinceMs) => history.toJson(a.farm.balancers, { lb, member, sinceMs }, clock.now()),
     remoteAddress: role?.remoteAddress,
   });
 
@@ -155,6 +165,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       );
     }
     drains.prune(farm.balancers.values());
+    history.prune(farm.balancers);
     role?.prepareFarm?.(farm);
   };
 
@@ -201,8 +212,26 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const drainTimer = setInterval(() => {
     if (role === null || role.drainPolicy) finishDrains(running.farm);
     running.refreshConnections();
+    if (historyCounts !== null) history.noteChanges(clock.now(), running.farm.balancers);
   }, 1000);
   drainTimer.unref();
+  // One history sample per interval, from counts the accumulators already keep: no per-request work.
+  let historyTimer: NodeJS.Timeout | null = null;
+  if (historyCounts !== null) {
+    let sampling = false;
+    historyTimer = setInterval(() => {
+      // A primary still waiting for its workers skips a beat: the next sample covers both intervals.
+      if (sampling) return;
+      sampling = true;
+      historyCounts()
+        .then(
+          (counts) => history.record(clock.now(), running.farm.balancers, counts, drains),
+          (err: Error) => logger.warn({ err: err.message }, 'history sample lost'),
+        )
+        .finally(() => (sampling = false));
+    }, history.intervalMs);
+    historyTimer.unref();
+  }
 
   let metricsServer: http.Server | null = null;
   let metricsAddress: AddressInfo | null = null;
@@ -232,14 +261,22 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     logger,
     metrics,
     reload() {
+      const before = role?.statusHandler === undefined ? liveSettings(running.farm.balancers) : null;
       const result = running.reload();
       metrics.recordReload(result.ok);
+      if (result.ok) {
+        // What the new files changed goes to the audit trail of the process whose status worker
+        // answers (a --processes worker forwards its status requests: the primary keeps the trail).
+        if (before !== null) void admin.auditReload(before);
+        if (historyCounts !== null) history.noteChanges(clock.now(), running.farm.balancers);
+      }
       // Certificates are renewed on their own schedule: reloaded whether or not the files were valid.
       running.reloadTls();
       return result.ok;
     },
     async stop() {
       clearInterval(drainTimer);
+      if (historyTimer !== null) clearInterval(historyTimer);
       await running.stop(options.shutdownTimeoutMs);
       if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },

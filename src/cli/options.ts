@@ -12,6 +12,7 @@ import { LOG_LEVELS, type LogLevel } from '../proxy/log.js';
 import { FORWARD_URI_MODES, type ForwardUriMode } from '../proxy/request-target.js';
 import { CLIENT_CERT_MODES, type ClientCertMode } from '../proxy/tls-context.js';
 import type { ListenAddress } from '../proxy/listener.js';
+import { DEFAULT_HISTORY_INTERVAL_MS, HISTORY_SLOTS } from '../metrics/history.js';
 
 export type { StartOptions };
 
@@ -21,7 +22,7 @@ export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10000;
 /** HTTP/2 requests one connection may have open at once (what browsers and servers commonly use). */
 export const DEFAULT_HTTP2_MAX_STREAMS = 100;
-export { DEFAULT_LIMITS };
+export { DEFAULT_LIMITS, DEFAULT_HISTORY_INTERVAL_MS, HISTORY_SLOTS };
 
 
 export interface HostPort {
@@ -82,6 +83,14 @@ export function parseCount(value: string): number {
   return Number(value);
 }
 
+/** `--history-interval`: ms between history samples, 100 ms to 1 min (HISTORY_SLOTS of them are kept). */
+export function parseHistoryInterval(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 100 || Number(value) > 60_000) {
+    throw new Error(`expected a whole number of milliseconds from 100 to 60000, got '${value}'`);
+  }
+  return Number(value);
+}
+
 /** Comma-separated host names (`--server-name www.example.com,example.com`). */
 export function parseNames(value: string): string[] {
   const names = value.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
@@ -135,6 +144,7 @@ export interface StartFlags {
   readonly maxConnections: number;
   readonly forwardUri: ForwardUriMode;
   readonly processes: number;
+  readonly historyInterval: number;
 }
 
 /**
@@ -168,6 +178,7 @@ export function toStartOptions(flags: StartFlags, fileExists: (file: string) => 
     serverNames: flags.serverName ?? [],
     forwardUri: flags.forwardUri,
     processes: flags.processes,
+    historyIntervalMs: flags.historyInterval,
   };
 }
 

@@ -2,8 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import {
-  DEFAULT_HTTP2_MAX_STREAMS, DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseClientCertMode, parseCount, parseListen,
-  parseListenList, parseLogLevel, parseMillis, parseForwardUri, parseNames, parseProcesses, toStartOptions,
+  DEFAULT_HISTORY_INTERVAL_MS, DEFAULT_HTTP2_MAX_STREAMS, DEFAULT_LIMITS, HISTORY_SLOTS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseClientCertMode, parseCount, parseListen,
+  parseListenList, parseLogLevel, parseMillis, parseForwardUri, parseHistoryInterval, parseNames, parseProcesses, toStartOptions,
   type StartFlags,
 } from './options.js';
 
@@ -88,6 +88,12 @@ export function startCommand(program: Command, _ctx: CliContext): void {
         .env('JKB_PROCESSES')
         .default(1)
         .argParser(arg(parseProcesses)),
+    )
+    .addOption(
+      new Option('--history-interval <ms>', `time between two samples of the status page's history (${HISTORY_SLOTS} are kept: an hour at the default)`)
+        .env('JKB_HISTORY_INTERVAL')
+        .default(DEFAULT_HISTORY_INTERVAL_MS)
+        .argParser(arg(parseHistoryInterval)),
     )
     .action(async (flags: StartFlags, command: Command) => {
       let options;

@@ -15,6 +15,7 @@ import type { DrainRegistry } from '../routing/drain.js';
 import type { Clock } from '../routing/types.js';
 import { Accumulators } from './accumulators.js';
 import { registerFamilies } from './families.js';
+import { CountsTaker, type IntervalCounts } from './interval-counts.js';
 
 export interface MetricsOptions {
   /** The lbs to measure, read at every scrape and on first sight of an lb/member (e.g. `() => app.farm.balancers`). */
@@ -30,6 +31,8 @@ export interface Metrics {
   /** Serves the text exposition (GET/HEAD; anything else 405). */
   handle(req: IncomingMessage, res: ServerResponse): void;
   recordReload(ok: boolean): void;
+  /** What the observer counted since the previous call (the history's input; one taker per process). */
+  takeCounts(): IntervalCounts;
 }
 
 export function createMetrics(opts: MetricsOptions): Metrics {
@@ -37,6 +40,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'jkbalancer_' });
   const acc = new Accumulators(opts.getBalancers);
   const reloads = registerFamilies({ registry, acc, getBalancers: opts.getBalancers, drains: opts.drains, clock: opts.clock });
+  const counts = new CountsTaker(acc);
 
   return {
     observer: acc,
@@ -61,5 +65,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     recordReload(ok) {
       reloads.inc({ result: ok ? 'success' : 'failure' });
     },
+    takeCounts: () => counts.take(),
   };
 }

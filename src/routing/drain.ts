@@ -224,6 +224,8 @@ export interface DrainInfo {
   readonly drain_deadline: number;
   /** Seconds until the policy stops the member (if no more sticky traffic comes), -1 = it will not. */
   readonly stop_in: number;
+  /** Which policy stops it then (drain_idle_time or drain_deadline), null = none. */
+  readonly stop_reason: DrainReason | null;
 }
 
 /** Last sticky request of a member (ms, 0 = never): the routing core's own record, or the tracker's if later. */
@@ -275,6 +277,7 @@ export function drainInfo(member: MemberRuntime, tracker: DrainTracker | null, n
     drain_idle_time: member.drainIdleSec,
     drain_deadline: member.drainDeadlineSec,
     stop_in: due === null ? -1 : Math.max(0, Math.ceil((due.at - nowMs) / 1000)),
+    stop_reason: due === null ? null : due.reason,
   };
 }
 

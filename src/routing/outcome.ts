@@ -3,7 +3,7 @@
  * (docs/load-balancing.md#attempt-outcomes). Pure functions; the member-state effects live in the
  * Balancer.
  */
-import type { AttemptOutcome } from './types.js';
+import type { AttemptOutcome, OutcomeKind } from './types.js';
 
 /** recovery_options bits (docs/directives.md#member-connection). */
 export const Recovery = {
@@ -68,3 +68,21 @@ export function outcomeRecoverable(o: AttemptOutcome, recoveryOptions: number, h
     }
   }
 }
+
+/**
+ * Whose fault a failed attempt is, as Balancer.endAttempt treats it: the member's (the attempt failed
+ * on its side; its state may go to error), the client's (`client_errors`: the member stays OK), or
+ * the balancer's own (`local`: out of file descriptors or memory; the member keeps its state).
+ */
+export type Fault = 'member' | 'client' | 'balancer';
+export const FAULT_OF: Readonly<Record<Exclude<OutcomeKind, 'success'>, Fault>> = {
+  connect: 'member',
+  read: 'member',
+  reply_timeout: 'member',
+  protocol: 'member',
+  busy: 'member',
+  fail_status: 'member',
+  client_error: 'client',
+  too_large: 'client',
+  local: 'balancer',
+};

@@ -7,14 +7,14 @@
  */
 import type { Balancer } from '../routing/balancer.js';
 import { applyOp, type AdminOp, type SettingChange } from '../routing/admin-ops.js';
-import type { AttrValue } from '../routing/attributes.js';
+import { LB_ATTRIBUTES, MEMBER_ATTRIBUTES, type AttrValue } from '../routing/attributes.js';
 import type { StateStore } from './persist.js';
 
 export type { AdminOp, SettingChange } from '../routing/admin-ops.js';
 
 /** Who or what made a change: the log says it, and so does the answer's audit. */
 export interface Actor {
-  readonly source: 'status' | 'drain' | 'restore';
+  readonly source: 'status' | 'drain' | 'restore' | 'reload';
   readonly user: string | null;
   readonly remote: string | undefined;
 }
@@ -60,6 +60,20 @@ export interface CommitResult {
   readonly warning: string | null;
 }
 
+/** Every live setting of some balancers, by lb, member ('' for the lb's own) and field: what a reload is compared with. */
+export type LiveSettings = ReadonlyMap<string, AttrValue>;
+
+const settingKey = (lb: string, member: string | null, field: string) => `${lb}\0${member ?? ''}\0${field}`;
+
+export function liveSettings(balancers: ReadonlyMap<string, Balancer>): LiveSettings {
+  const out = new Map<string, AttrValue>();
+  for (const [lb, b] of balancers) {
+    for (const a of LB_ATTRIBUTES) out.set(settingKey(lb, null, a.key), a.current(b.lb));
+    for (const m of b.members) for (const a of MEMBER_ATTRIBUTES) out.set(settingKey(lb, m.name, a.key), a.current(m));
+  }
+  return out;
+}
+
 export class AdminState {
   /** Set by a primary process: forwards every applied op list to the workers and waits for them. */
   replicate: Replicate | null = null;
@@ -86,6 +100,29 @@ export class AdminState {
     this.trail.push(...entries);
     if (this.trail.length > AUDIT_LIMIT) this.trail.splice(0, this.trail.length - AUDIT_LIMIT);
     this.store?.recordAudit(this.trail);
+  }
+
+  /**
+   * A reload took new files: every setting of an lb or member that existed before and whose value
+   * the files changed is an audit entry of source 'reload' (saved with the state file). Settings
+   * changed live keep their value across a reload (Balancer.carryOver), so they are not among them.
+   */
+  async auditReload(before: LiveSettings): Promise<void> {
+    const entries: AuditEntry[] = [];
+    const time = this.now();
+    const entry = (lb: string, member: string | null, field: string, value: AttrValue) => {
+      const old = before.get(settingKey(lb, member, field));
+      if (old === undefined || old === value) return;
+      entries.push({ time, source: 'reload', user: null, remote: null, lb, member, field, old, new: value });
+      this.logger.info({ source: 'reload', lb, member, field, old, new: value }, 'status change');
+    };
+    for (const [lb, b] of this.balancers()) {
+      for (const a of LB_ATTRIBUTES) entry(lb, null, a.key, a.current(b.lb));
+      for (const m of b.members) for (const a of MEMBER_ATTRIBUTES) entry(lb, m.name, a.key, a.current(m));
+    }
+    if (entries.length === 0) return;
+    this.addAudit(entries);
+    await this.persist([], true);
   }
 
   /**

@@ -66,7 +66,9 @@ export function formatJson(r: StatusReport): string {
     out.ajp_workers = 'ajp' in r.shown ? [ajpJson(r.shown.ajp)] : [];
   }
   if (r.listing && r.audit) out.audit = r.audit.map((e) => ({ ...e }));
+  if (r.history) out.history = r.history;
   if (r.dump) out.configuration = r.dump.map(([key, value]) => ({ key, value }));
   out.result = { type: r.result.type, message: r.result.message };
-  return JSON.stringify(out, null, 2) + '\n';
+  // A history is columns of up to HISTORY_SLOTS numbers each: one per line would multiply its size.
+  return (r.history ? JSON.stringify(out) : JSON.stringify(out, null, 2)) + '\n';
 }

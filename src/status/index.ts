@@ -29,7 +29,7 @@ import { ajpView, lbView, type ViewOptions } from './view.js';
 
 export { loadCredentials, hashPassword, type Credentials } from './credentials.js';
 export { StateStore, applyState } from './persist.js';
-export { AdminState, type Actor } from './admin.js';
+export { AdminState, liveSettings, type Actor } from './admin.js';
 
 export interface StatusLogger {
   info(obj: object, msg?: string): void;
@@ -57,6 +57,11 @@ export interface StatusContext {
   readonly credentials: Credentials | null;
   /** Extra JSON fields per member (e.g. drain progress), merged into each member of mime=json. */
   readonly getMemberExtras?: (lb: Balancer, member: MemberRuntime) => object;
+  /**
+   * cmd=history: the samples of the lbs (lb null: all), of one member (member not null), after
+   * sinceMs; absent when nothing keeps a history.
+   */
+  readonly getHistory?: (lb: string | null, member: string | null, sinceMs: number) => object;
   /** Client address when the socket's is not the client's (defaults to req.socket.remoteAddress). */
   readonly remoteAddress?: (req: IncomingMessage) => string | undefined;
   /** Host check for vahst/vaprt (defaults to a DNS lookup). */
@@ -83,6 +88,9 @@ const MSG = {
   recover: 'Marking worker for recovery failed',
   editForm: "Error in generating this worker's configuration form.",
   tooManyFailures: 'Too many failed authentication attempts from this address; try again later.',
+  historyMime: 'cmd=history is answered in mime=json only',
+  historySince: 'since must be a time in ms since the epoch (digits only)',
+  noHistory: 'this status worker keeps no history',
 } as const;
 
 /**
@@ -306,6 +314,23 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
   if (cmd === 'dump') {
     const dump = ctx.workers.properties.filter(([k]) => !k.endsWith('.secret'));
     return send200({ server, head, dump });
+  }
+
+  if (cmd === 'history') {
+    if (mime !== 'json') return fail(MSG.historyMime);
+    if (!ctx.getHistory) return fail(MSG.noHistory);
+    const since = params.get('since') ?? '0';
+    if (!/^\d{1,16}$/.test(since)) return fail(MSG.historySince);
+    let lb: string | null = null;
+    let member: string | null = null;
+    if (params.has('w') || params.has('sw')) {
+      const target = findTarget(ctx, params, cmd);
+      if ('error' in target) return fail(target.error);
+      if (target.kind !== 'lb') return fail(MSG.notImplemented);
+      lb = target.balancer.lb.name;
+      member = target.sw === undefined ? null : target.members[0].name;
+    }
+    return send200({ history: ctx.getHistory(lb, member, Number(since)) });
   }
 
   const target = findTarget(ctx, params, cmd);

@@ -70,7 +70,7 @@ function readFields(raw: unknown, where: string, known: (key: string) => boolean
   return out;
 }
 
-const AUDIT_SOURCES: ReadonlySet<unknown> = new Set(['status', 'drain', 'restore']);
+const AUDIT_SOURCES: ReadonlySet<unknown> = new Set(['status', 'drain', 'restore', 'reload']);
 const isNullable = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 

@@ -2,7 +2,8 @@
 import type { AuditEntry } from './admin.js';
 import type { AjpView, LbView } from './view.js';
 
-export const COMMANDS = ['list', 'show', 'edit', 'update', 'reset', 'recover', 'version', 'dump'] as const;
+/** mod_jk's commands, and `history` (jkbalancer's: the last hour's samples, mime=json only). */
+export const COMMANDS = ['list', 'show', 'edit', 'update', 'reset', 'recover', 'version', 'dump', 'history'] as const;
 export type Command = (typeof COMMANDS)[number];
 export const MIMES = ['html', 'xml', 'txt', 'prop', 'json'] as const;
 export type Mime = (typeof MIMES)[number];
@@ -41,4 +42,6 @@ export interface StatusReport {
   readonly result: Result;
   /** cmd=list: the audit trail (AdminState, newest last); only mime=json and the HTML page show it. */
   readonly audit?: readonly AuditEntry[] | null;
+  /** cmd=history (mime=json only): StatusContext.getHistory's answer, given as it is. */
+  readonly history?: object | null;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
-import { parseListen, parseListenList, parseLogLevel, parseMillis, toStartOptions, type StartFlags } from '../../src/cli/options.js';
+import { parseHistoryInterval, parseListen, parseListenList, parseLogLevel, parseMillis, toStartOptions, type StartFlags } from '../../src/cli/options.js';
 
 describe('parseListen', () => {
   it.each([
@@ -29,6 +29,10 @@ describe('other option parsers', () => {
     expect(parseLogLevel('DEBUG')).toBe('debug');
     expect(() => parseLogLevel('loud')).toThrow(/expected one of trace, debug/);
   });
+  it('history interval: whole ms from 100 to 60000', () => {
+    expect(parseHistoryInterval('250')).toBe(250);
+    for (const bad of ['99', '60001', '5s', '']) expect(() => parseHistoryInterval(bad), bad).toThrow(/from 100 to 60000/);
+  });
   it('milliseconds', () => {
     expect(parseMillis('2500')).toBe(2500);
     expect(() => parseMillis('-1')).toThrow(/whole number/);
@@ -49,6 +53,7 @@ describe('toStartOptions', () => {
     maxConnections: 10000,
     forwardUri: 'proxy',
     processes: 1,
+    historyInterval: 5000,
   };
 
   it('defaults: mounts beside the workers file when present, state file beside it', () => {
@@ -69,6 +74,7 @@ describe('toStartOptions', () => {
       serverNames: [],
       processes: 1,
       forwardUri: 'proxy',
+      historyIntervalMs: 5000,
     });
   });
 
@@ -98,6 +104,7 @@ describe('listeners and TLS options', () => {
     forwardUri: 'proxy',
     processes: 1,
     http2MaxStreams: 100,
+    historyInterval: 5000,
   };
   const tlsFiles = { tlsCert: 'c.pem', tlsKey: 'k.pem' };
 

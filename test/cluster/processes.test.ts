@@ -29,13 +29,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
 
-async function startCluster(processes: number, backends: readonly { route: string; port: number }[], extra = '') {
+async function startCluster(processes: number, backends: readonly { route: string; port: number }[], extra = '', args: string[] = []) {
   const port = await freePort();
   const members = Object.fromEntries(backends.map((b) => [b.route, b.port]));
   const workers = join(dir, `w${processes}.properties`);
   writeFileSync(workers, httpFarm(members, `worker.list=jkstatus\nworker.jkstatus.type=status\n${extra}`));
   writeFileSync(join(dir, `m${processes}.properties`), MOUNTS);
-  const cli = startCli(['--workers', workers, '--mounts', join(dir, `m${processes}.properties`), '--listen', `127.0.0.1:${port}`, '--no-persist', '--processes', String(processes)]);
+  const cli = startCli(['--workers', workers, '--mounts', join(dir, `m${processes}.properties`), '--listen', `127.0.0.1:${port}`, '--no-persist', '--processes', String(processes), ...args]);
   // Node 22.12+ lets each worker accept its own connections on the fixed port (SO_REUSEPORT); older
   // Node hands them out from the primary. Either way every worker must get traffic (checked below).
   const [major, minor] = process.versions.node.split('.').map(Number);
@@ -157,6 +157,42 @@ describe('the primary', () => {
   });
   afterAll(async () => {
     for (const b of backends) await b.close();
+  });
+
+  it('keeps the history of every worker: requests summed, latency from the summed buckets, sessions from the merged sketches; SIGHUP keeps it', async () => {
+    const c = await startCluster(2, backends, '', ['--history-interval', '200']);
+    type Series = { time: number[]; seconds: number[]; requests_per_sec: number[]; p50_ms: (number | null)[]; sessions: number[] };
+    const node1 = async () => {
+      const h = JSON.parse((await c.req('/jkstatus?cmd=history&mime=json&w=lb&sw=node1')).body) as { history: { balancers: { members: { samples: Series }[] }[] } };
+      return h.history.balancers[0].members[0].samples;
+    };
+    const counted = (s: Series) => Math.round(s.requests_per_sec.reduce((a, r, i) => a + r * s.seconds[i], 0));
+    try {
+      // 24 slow sticky requests of 12 sessions, each on its own connection: both workers serve some.
+      await Promise.all(Array.from({ length: 24 }, (_, i) => c.req('/app/slow?ms=300', { cookie: `JSESSIONID=h${i % 12}.node1` })));
+      const served = (await c.processesView()).map((p) => p.balancers.lb.members.node1.elected);
+      expect(served.every((n) => n > 0)).toBe(true);
+      let s = await node1();
+      for (const end = Date.now() + 10_000; counted(s) < 24 && Date.now() < end; s = await node1()) await new Promise((r) => setTimeout(r, 200));
+      expect(counted(s)).toBe(24);
+      // Each worker saw some of the 12 sessions, several saw both: only the union counts 12.
+      expect(s.sessions.at(-1)).toBe(12);
+      const latencies = s.p50_ms.filter((v): v is number => v !== null);
+      expect(latencies.length).toBeGreaterThan(0);
+      for (const v of latencies) expect(v).toBeGreaterThan(250);
+      for (const v of latencies) expect(v).toBeLessThanOrEqual(500);
+
+      const oldest = s.time[0];
+      c.cli.child.kill('SIGHUP');
+      await c.cli.waitFor(/configuration reloaded/);
+      await new Promise((r) => setTimeout(r, 500));
+      const after = await node1();
+      expect(after.time[0]).toBe(oldest);
+      expect(after.time.at(-1)).toBeGreaterThan(s.time.at(-1)!);
+      expect(counted(after)).toBe(24);
+    } finally {
+      expect(await stopCluster(c.cli)).toBe(0);
+    }
   });
 
   it('answers a change only when every worker applied it, naming a worker that did not in time', async () => {

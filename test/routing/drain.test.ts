@@ -168,6 +168,7 @@ describe('drain policy', () => {
       drain_idle_time: 30,
       drain_deadline: 0,
       stop_in: 1,
+      stop_reason: 'idle',
     });
     clock.advance(1_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([{ lb: 'lb', member: 'n1', reason: 'idle', afterSec: 50 }]);
@@ -195,7 +196,7 @@ describe('drain policy', () => {
       stickyRequest(b, reg, clock, `S${s}`);
       expect(checkDrains(b, reg, clock.now())).toEqual([]);
     }
-    expect(drainInfo(b.members[0], reg.trackersOf(b)[0], clock.now())).toMatchObject({ sessions_seen: 11, last_sticky_ago: 0, stop_in: 10 });
+    expect(drainInfo(b.members[0], reg.trackersOf(b)[0], clock.now())).toMatchObject({ sessions_seen: 11, last_sticky_ago: 0, stop_in: 10, stop_reason: 'deadline' });
     clock.advance(10_000);
     expect(checkDrains(b, reg, clock.now())).toEqual([{ lb: 'lb', member: 'n1', reason: 'deadline', afterSec: 120 }]);
   });
@@ -219,6 +220,7 @@ describe('drain policy', () => {
       drain_idle_time: 0,
       drain_deadline: 0,
       stop_in: -1,
+      stop_reason: null,
     });
     b.setMember(0, 'drain_deadline', 8);
     expect(drainInfo(b.members[0], reg.trackersOf(b)[0], clock.now()).stop_in).toBe(3);
@@ -245,7 +247,7 @@ describe('drainExtras', () => {
     clock.advance(15_000);
     const extras = drainExtras(reg, clock);
     expect(extras(b, b.members[0])).toEqual({
-      drain: { sessions_seen: 1, last_sticky_ago: 15, drain_idle_time: 60, drain_deadline: 0, stop_in: 45 },
+      drain: { sessions_seen: 1, last_sticky_ago: 15, drain_idle_time: 60, drain_deadline: 0, stop_in: 45, stop_reason: 'idle' },
     });
     expect(extras(b, b.members[1]).drain.stop_in).toBe(-1);
   });

@@ -120,7 +120,7 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
     await expect(recent.locator('li').first().textContent({ timeout: 5000 })).resolves.toMatch(/\[status from 127\.0\.0\.1\] lb\/n2 activation: ACT → DIS$/);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     // n2 has drain_idle_time=300: the page counts down to its stop.
-    await page.waitForFunction(() => /^stops in \d+ min \d+ s$/.test(document.querySelector('tr[data-member="n2"] [data-field="drain"]')?.textContent ?? ''));
+    await page.waitForFunction(() => /^stops in \d+ min \d+ s \(idle\)$/.test(document.querySelector('tr[data-member="n2"] [data-field="drain"]')?.textContent ?? ''));
 
     // New sessions avoid the drained member.
     for (let i = 0; i < 6; i++) {
@@ -131,11 +131,11 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
     await waitForCell(page, 'n2', 'sessions_seen', '0', (DRAIN_WINDOW_SEC + 6) * 1000);
     expect(Number(await cell(page, 'n1', 'sessions_seen').textContent()) + Number(await cell(page, 'n3', 'sessions_seen').textContent())).toBe(0);
 
-    mkdirSync('test-results', { recursive: true });
-    await page.screenshot({ path: 'test-results/status-page.png', fullPage: true });
+    mkdirSync('test-results/screenshots', { recursive: true });
+    await page.screenshot({ path: 'test-results/screenshots/status-page.png', fullPage: true });
     expect(await axeViolations(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.screenshot({ path: 'test-results/status-page-dark.png', fullPage: true });
+    await page.screenshot({ path: 'test-results/screenshots/status-page-dark.png', fullPage: true });
     expect(await axeViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
 
@@ -148,7 +148,7 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
   it('moves focus in a logical order, edits lbfactor, and shows a refusal', async () => {
     const { page, errors } = await openPage('/jkstatus');
     const names: string[] = [];
-    for (let i = 0; i < 14; i++) {
+    for (let i = 0; i < 16; i++) {
       await page.keyboard.press('Tab');
       names.push(
         await page.evaluate(() => {
@@ -158,7 +158,7 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
       );
     }
     expect(names).toEqual([
-      'Classic page', 'JSON', 'XML', 'Text',
+      'Classic page', 'JSON', 'XML', 'Text', 'History', 'Show latency',
       'Reset counters of lb',
       'Activate n1', 'Disable n1', 'Stop n1', 'Reset n1', 'Factor', 'Distance', 'Save factor and distance of n1',
       'Activate n2', 'Disable n2',
@@ -187,7 +187,7 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
     // On a phone the members become cards; still no console errors.
     await ro.page.setViewportSize({ width: 390, height: 844 });
     expect(await ro.page.locator('tr[data-member="n1"]').evaluate((tr) => getComputedStyle(tr).display)).toBe('block');
-    await ro.page.screenshot({ path: 'test-results/status-page-phone.png', fullPage: true });
+    await ro.page.screenshot({ path: 'test-results/screenshots/status-page-phone.png', fullPage: true });
     expect(await axeViolations(ro.page)).toEqual([]);
     expect([...errors, ...ro.errors]).toEqual([]);
     await ro.page.close();

@@ -7,6 +7,7 @@ import { AdminState, AUDIT_LIMIT, type AuditEntry } from '../../src/status/admin
 import { hashPassword, parseCredentials } from '../../src/status/credentials.js';
 import { StateStore, applyState } from '../../src/status/persist.js';
 import { buildBalancers, startHarness, type Harness } from './harness.js';
+import { STATUS_MOUNTS, farmWithStatus, startProductWith } from './product.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
@@ -147,5 +148,36 @@ describe('AdminState audit', () => {
     applyState(loaded, fresh, quiet, (r) => next.addAudit([{ time: 5, source: 'restore', user: null, remote: null, ...r }]));
     expect(next.audit.at(-1)).toEqual({ time: 5, source: 'restore', user: null, remote: null, lb: 'lb', member: 'n2', field: 'activation', old: 'ACT', new: 'DIS' });
     expect(JSON.parse(readFileSync(path, 'utf8')).audit).toHaveLength(1);
+  });
+});
+
+describe('audit of a reload', () => {
+  it('settings the new files changed are entries with source reload, saved; live changes kept across it are not', async () => {
+    const ports = { n1: 8081, n2: 8082 };
+    const product = await startProductWith({ workers: farmWithStatus(ports), mounts: STATUS_MOUNTS });
+    try {
+      // A live change of n1's factor: the reload keeps it, so it is no reload entry.
+      expect(JSON.parse((await product.get('/jkstatus?cmd=update&mime=json&w=lb&sw=n1&vwf=3')).body).result.type).toBe('OK');
+      writeFileSync(join(product.dir, 'workers.properties'), farmWithStatus(ports) + 'worker.n2.activation=DIS\nworker.n2.distance=2\nworker.n1.lbfactor=5\n');
+      expect(product.reload()).toBe(true);
+      const audit = await (async () => {
+        for (let i = 0; i < 50; i++) {
+          const trail = (JSON.parse((await product.get('/jkstatus?cmd=list&mime=json')).body) as { audit: AuditEntry[] }).audit;
+          if (trail.length > 1) return trail;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error('no reload entries');
+      })();
+      expect(audit.slice(1).map(({ time: _t, ...e }) => e)).toEqual([
+        { source: 'reload', user: null, remote: null, lb: 'lb', member: 'n2', field: 'activation', old: 'ACT', new: 'DIS' },
+        { source: 'reload', user: null, remote: null, lb: 'lb', member: 'n2', field: 'distance', old: 0, new: 2 },
+      ]);
+      // Saved with the state file (a restart shows them).
+      const saved = () => (JSON.parse(readFileSync(join(product.dir, 'state.json'), 'utf8')) as { audit: AuditEntry[] }).audit.map((e) => e.source);
+      for (let i = 0; i < 50 && saved().length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(saved()).toEqual(['status', 'reload', 'reload']);
+    } finally {
+      await product.close();
+    }
   });
 });

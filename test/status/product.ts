@@ -27,6 +27,8 @@ export interface Product {
   readonly logs: Record<string, unknown>[];
   /** GET `path` exactly as given; `host` defaults to 127.0.0.1:<port>. */
   get(path: string, headers?: Record<string, string>): Promise<Reply>;
+  /** What SIGHUP does: re-read the files in `dir` (true when the new configuration was taken). */
+  reload(): boolean;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startProductWith(files: ProductFiles, options: Partial<Sta
     get(path, headers = {}) {
       return rawGet('127.0.0.1', port, path, { host: `127.0.0.1:${port}`, ...headers });
     },
+    reload: () => running.reload(),
     async close() {
       await running.stop();
       rmSync(dir, { recursive: true, force: true });
