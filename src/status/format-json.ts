@@ -66,6 +66,7 @@ export function formatJson(r: StatusReport): string {
     out.ajp_workers = 'ajp' in r.shown ? [ajpJson(r.shown.ajp)] : [];
   }
   if (r.listing && r.audit) out.audit = r.audit.map((e) => ({ ...e }));
+  if (r.shared) out.shared_state = { ...r.shared };
   if (r.dump) out.configuration = r.dump.map(([key, value]) => ({ key, value }));
   out.result = { type: r.result.type, message: r.result.message };
   return JSON.stringify(out, null, 2) + '\n';

@@ -70,7 +70,7 @@ function readFields(raw: unknown, where: string, known: (key: string) => boolean
   return out;
 }
 
-const AUDIT_SOURCES: ReadonlySet<unknown> = new Set(['status', 'drain', 'restore']);
+const AUDIT_SOURCES: ReadonlySet<unknown> = new Set(['status', 'drain', 'restore', 'redis']);
 const isNullable = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 
@@ -83,7 +83,9 @@ function readAuditEntry(raw: unknown): AuditEntry | null {
   if (typeof time !== 'number' || !Number.isFinite(time) || !AUDIT_SOURCES.has(source)) return null;
   if (!isNullable(user, isString) || !isNullable(remote, isString) || !isString(lb) || !isNullable(member, isString) || !isString(field)) return null;
   if (!isNullable(old, isScalar) || !isNullable(value, isScalar)) return null;
-  return { time, source: source as AuditEntry['source'], user, remote, lb, member, field, old, new: value };
+  const instance = raw.instance;
+  if (instance !== undefined && !isString(instance)) return null;
+  return { time, source: source as AuditEntry['source'], user, remote, lb, member, field, old, new: value, ...(instance === undefined ? {} : { instance }) };
 }
 
 /** Validate parsed JSON; throws when the file as a whole is unusable. */
