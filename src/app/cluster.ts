@@ -13,6 +13,9 @@
  * - lb values stay per process, as mod_jk's optimistic locking keeps them per child.
  * - Status counters and /metrics are sums over the workers, collected when asked; drain progress
  *   merges the workers' HyperLogLog sketches.
+ * - With --state-redis the primary holds the Redis link (app/redis-state.ts): a change from another
+ *   instance reaches the workers like the primary's own, and the primary publishes the union of
+ *   the workers' drain sketches.
  */
 import cluster, { type Worker } from 'node:cluster';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -484,8 +487,8 @@ export async function startWorker(options: StartOptions): Promise<void> {
     return { pid: process.pid, balancers: out, metrics };
   };
 
-  // The primary owns the state file, the metrics listener and the drain policy.
-  const workerOptions: StartOptions = { ...options, stateFile: null, metricsPort: undefined, metricsHost: undefined };
+  // The primary owns the state file, the Redis link, the metrics listener and the drain policy.
+  const workerOptions: StartOptions = { ...options, stateFile: null, stateRedis: undefined, metricsPort: undefined, metricsHost: undefined };
   running = await launch(workerOptions, logger, {
     statusHandler: forwardToPrimary(primaryPort),
     prepareFarm: hook,

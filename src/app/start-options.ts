@@ -43,4 +43,9 @@ export interface StartOptions {
   readonly serverNames?: readonly string[];
   /** Worker processes serving traffic (app/cluster.ts); 1 or absent: this process alone. */
   readonly processes?: number;
+  /**
+   * `redis://host:port/db`: the admin state is shared with every instance using the same Redis
+   * (app/redis-state.ts); absent: this instance's own (the state file alone).
+   */
+  readonly stateRedis?: string;
 }

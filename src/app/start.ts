@@ -6,6 +6,7 @@
 import { renameSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { StartOptions } from './start-options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
@@ -19,6 +20,7 @@ import type { Farm, StatusHandler } from '../proxy/farm.js';
 import { sendOwnReply } from '../http/own-replies.js';
 import { createLogger, flushLogs } from '../proxy/log.js';
 import { isClusterWorker, startPrimary, startWorker } from './cluster.js';
+import { RedisState } from './redis-state.js';
 
 /**
  * What a process of a `--processes` balancer does differently (app/cluster.ts); absent for a
@@ -98,6 +100,12 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
 
   const memberExtras = drainExtras(drains, clock);
   const admin = new AdminState(() => app?.farm.balancers ?? new Map(), store, logger);
+  // The port clients reach this instance on names it among the instances sharing a Redis.
+  const ownPort = () => role?.publicPort?.() ?? (app?.server.address() as AddressInfo | null)?.port ?? options.listenPort;
+  const shared = options.stateRedis
+    ? new RedisState({ url: options.stateRedis, logger, admin, balancers: () => app?.farm.balancers ?? new Map(), drains, instance: () => `${hostname()}:${ownPort()}` })
+    : null;
+  admin.shared = shared;
   const statusContext = (a: BalancerApp): StatusContext => ({
     workers: a.farm.loaded.workers,
     mounts: a.farm.loaded.mounts,
@@ -111,6 +119,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     credentials,
     getMemberExtras: memberExtras,
     remoteAddress: role?.remoteAddress,
+    ...(shared ? { sharedState: () => shared.view() } : {}),
   });
 
   const serveMetrics = role?.metricsHandler ?? metrics.handle;
@@ -152,16 +161,32 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     }
     drains.prune(farm.balancers.values());
     role?.prepareFarm?.(farm);
+    // A reload built new balancers from the files: Redis has the last word on their settings.
+    shared?.refresh('configuration reloaded');
   };
 
-  /** Drain policy: stop disabled members whose sticky traffic has ended or whose deadline passed. */
+  /**
+   * Drain policy: stop disabled members whose sticky traffic has ended or whose deadline passed.
+   * The stop applies only while the member is still disabled (`expect`): with a shared state the
+   * instances that reach the same decision write it once, the others find it taken.
+   */
+  const stopping = new Set<string>();
   const finishDrains = (farm: Farm): void => {
     const now = clock.now();
     for (const b of farm.balancers.values()) {
       for (const move of dueDrains(b, drains, now)) {
-        logger.info(move, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
-        const op = { kind: 'set', lb: move.lb, member: move.member, key: 'activation', value: 'STP' } as const;
-        void admin.commit([op], { source: 'drain', user: null, remote: undefined });
+        const key = `${move.lb}\0${move.member}`;
+        if (stopping.has(key)) continue;
+        stopping.add(key);
+        const op = { kind: 'set', lb: move.lb, member: move.member, key: 'activation', value: 'STP', expect: 'DIS' } as const;
+        void admin
+          .commit([op], { source: 'drain', user: null, remote: undefined })
+          .then((r) => {
+            if (r.changes.length > 0) logger.info({ ...move, version: r.version }, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
+            else if (r.warning !== null) logger.warn({ ...move, err: r.warning }, `drain policy could not stop member '${move.member}' of '${move.lb}'; trying again`);
+            else logger.debug(move, 'drain policy: the member was no longer disabled (another instance stopped it, or an operator changed it)');
+          })
+          .finally(() => stopping.delete(key));
       }
     }
   };
@@ -190,6 +215,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     throw err;
   }
   const running = app;
+  // The shared state before the first request: Redis's, or the state file's if Redis is not there.
+  if (shared) await shared.start();
   if (role?.beforeListen) await role.beforeListen();
   const address = await running.listen();
   // Drain deadlines are in seconds; a 1 s check (and connection sampling) is a loop over the members.
@@ -215,7 +242,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     metricsAddress = metricsServer.address() as AddressInfo;
   }
   const listen = running.addresses.map((a, i) => `${running.listeners[i].address.tls ? 'https://' : ''}${a.address}:${a.port}`).join(', ');
-  logger.info({ listen, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
+  logger.info({ listen, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, stateRedis: shared?.store ?? null, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
 
   return {
     app: running,
@@ -236,6 +263,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     async stop() {
       clearInterval(drainTimer);
       await running.stop(options.shutdownTimeoutMs);
+      await shared?.stop();
       if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },
   };
