@@ -42,7 +42,7 @@ const APPLY_WAIT_MS = 1000;
 /** The periodic resync: what pub/sub lost without anybody noticing a gap. */
 export const RESYNC_EVERY_MS = 10_000;
 /** How long start waits for Redis before serving from the local state file. */
-export const START_WAIT_MS = 3000;
+export const START_WAIT_MS = 2000;
 
 type Client = ReturnType<typeof createClient>;
 
