@@ -13,7 +13,9 @@ import { launch, type Running } from '../../src/app/start.js';
 import { createLogger } from '../../src/proxy/log.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { httpFarm } from '../helpers/balancer.js';
+import { startCli } from '../helpers/cli-process.js';
 import { rawGet } from '../helpers/http-client.js';
+import { freePort } from '../helpers/tomcat.js';
 import { redisTestsEnabled, startRedis, type RedisServer } from '../helpers/redis.js';
 
 const MOUNTS = '/app/*=lb\n/jkstatus=jkstatus\n/jkstatus/*=jkstatus\n';
@@ -313,5 +315,36 @@ describe.runIf(run)('several instances, one admin state in Redis', () => {
     await until('both to see the link up', async () => (await Promise.all([a, b].map((i) => i.status()))).every((s) => s.shared_state!.link === 'up'));
     expect((await b.update('sw=node3&vwa=0')).type).toBe('OK');
     await until('A to show node3 ACT', async () => (await a.member('node3')).activation === 'ACT', 1000);
+  });
+
+  it('with --processes the primary holds the link: a change from another instance reaches every worker process, and back', async () => {
+    const url = freshDb();
+    const b = await instance(url);
+    const dir = mkdtempSync(join(tmpdir(), 'jkb-instances-cli-'));
+    const members = Object.fromEntries(backends.map((x) => [x.route, x.port]));
+    writeFileSync(join(dir, 'workers.properties'), httpFarm(members, 'worker.list=jkstatus\nworker.jkstatus.type=status\n'));
+    writeFileSync(join(dir, 'uriworkermap.properties'), MOUNTS);
+    const port = await freePort();
+    const cli = startCli(['--workers', join(dir, 'workers.properties'), '--listen', `127.0.0.1:${port}`, '--no-persist', '--processes', '2', '--state-redis', url]);
+    try {
+      await cli.waitFor(/jkbalancer started/);
+      const req = (path: string, headers: Record<string, string> = {}) => rawGet('127.0.0.1', port, path, { host: `127.0.0.1:${port}`, ...headers });
+      const cliStatus = async () => JSON.parse((await req('/jkstatus?cmd=list&mime=json')).body) as StatusJson;
+      expect((await cliStatus()).shared_state).toMatchObject({ link: 'up', instance: expect.stringMatching(new RegExp(`:${port}$`)) });
+      expect((await b.update('sw=node1&vwa=1')).type).toBe('OK');
+      await until('the CLI instance to show node1 DIS', async () => (await cliStatus()).balancers[0].members[0].activation === 'DIS', 1000);
+      // Every request on its own connection: node:cluster spreads them over both worker processes.
+      const served = await Promise.all(Array.from({ length: 40 }, () => req('/app/x')));
+      expect(served.map((r) => JSON.parse(r.body).instance)).not.toContain('node1');
+      const perProcess = JSON.parse((await req('/jkstatus/processes')).body) as { processes: { balancers: { lb: { members: Record<string, { elected: number }> } } }[] };
+      expect(perProcess.processes).toHaveLength(2);
+      const answer = JSON.parse((await req('/jkstatus?cmd=update&w=lb&sw=node2&vwf=3&mime=json')).body) as StatusJson;
+      expect(answer.result.message).toMatch(/shared state version \d+/);
+      await until('B to show node2 lbfactor 3', async () => (await b.member('node2')).lbfactor === 3, 1000);
+    } finally {
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
