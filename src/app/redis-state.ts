@@ -142,7 +142,9 @@ export class RedisState implements SharedStore {
     this.sub.connect().catch((err: Error) => log.debug({ err: err.message }, 'shared state: connect ended'));
     this.timers.push(
       setInterval(() => {
+        // Down with both connections ready: the last resync failed (e.g. the keys hold something else); try again.
         if (this.up) void this.resync('periodic');
+        else this.connected();
       }, RESYNC_EVERY_MS),
       setInterval(() => {
         if (this.up) void this.drains.share();
@@ -364,7 +366,9 @@ export class RedisState implements SharedStore {
       }
       return true;
     } catch (err) {
-      this.o.logger.warn({ reason, err: (err as Error).message }, 'shared state: resync failed');
+      const why = (err as Error).message;
+      this.o.logger.warn({ reason, err: why }, 'shared state: resync failed');
+      if (!this.up) this.lastError = `resync failed: ${why}`;
       return false;
     }
   }
