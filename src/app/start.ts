@@ -171,6 +171,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
    * instances that reach the same decision write it once, the others find it taken.
    */
   const stopping = new Set<string>();
+  /** Why a due stop was last refused, per member: logged once per reason, not every second. */
+  const refusedWhy = new Map<string, string>();
   const finishDrains = (farm: Farm): void => {
     const now = clock.now();
     for (const b of farm.balancers.values()) {
@@ -182,9 +184,12 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
         void admin
           .commit([op], { source: 'drain', user: null, remote: undefined })
           .then((r) => {
+            const refused = r.changes.length === 0 && r.warning !== null;
+            if (refused && refusedWhy.get(key) !== r.warning) logger.warn({ ...move, err: r.warning }, `drain policy could not stop member '${move.member}' of '${move.lb}'; trying again every second`);
+            if (refused) refusedWhy.set(key, r.warning!);
+            else refusedWhy.delete(key);
             if (r.changes.length > 0) logger.info({ ...move, version: r.version }, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
-            else if (r.warning !== null) logger.warn({ ...move, err: r.warning }, `drain policy could not stop member '${move.member}' of '${move.lb}'; trying again`);
-            else logger.debug(move, 'drain policy: the member was no longer disabled (another instance stopped it, or an operator changed it)');
+            else if (!refused) logger.debug(move, 'drain policy: the member was no longer disabled (another instance stopped it, or an operator changed it)');
           })
           .finally(() => stopping.delete(key));
       }

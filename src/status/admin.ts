@@ -144,7 +144,8 @@ export class AdminState {
       return await this.shared.write(lb, sets, actor);
     } catch (e) {
       const why = (e as Error).message;
-      this.logger.warn({ source: actor.source, user: actor.user, remote: actor.remote, lb, ops: sets.length, err: why }, 'status change refused: shared state unavailable');
+      // The drain policy asks again every second and logs a refusal once itself.
+      if (actor.source !== 'drain') this.logger.warn({ source: actor.source, user: actor.user, remote: actor.remote, lb, ops: sets.length, err: why }, 'status change refused: shared state unavailable');
       return { complete: false, changes: [], warning: `Change refused, applied on no instance: ${why}`, version: null };
     }
   }

@@ -168,7 +168,7 @@ describe.runIf(run)('several instances, one admin state in Redis', () => {
 
   it('drain progress on B counts sessions only A saw; the drain-idle stop is taken once and shows everywhere', async () => {
     const url = freshDb();
-    const extra = 'worker.node1.drain_idle_time=2\n';
+    const extra = 'worker.node1.drain_idle_time=3\n';
     const a = await instance(url, extra);
     const b = await instance(url, extra);
     const c = await instance(url, extra);
@@ -176,7 +176,7 @@ describe.runIf(run)('several instances, one admin state in Redis', () => {
     await until('every instance to show node1 DIS', async () => (await Promise.all([b, c].map((i) => i.member('node1')))).every((m) => m.activation === 'DIS'), 1000);
     // Sticky traffic to A alone, for longer than drain_idle_time: B and C must not stop the member meanwhile.
     const sessions = Array.from({ length: 20 }, (_, i) => `S${i}ABCDEF.node1`);
-    const end = Date.now() + 3000;
+    const end = Date.now() + 4000;
     while (Date.now() < end) {
       for (const s of sessions) expect((await a.req('/app/x', { cookie: `JSESSIONID=${s}` })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 100));
@@ -186,6 +186,7 @@ describe.runIf(run)('several instances, one admin state in Redis', () => {
       expect(m.activation).toBe('DIS');
       expect(Math.abs(m.drain.sessions_seen - 20)).toBeLessThanOrEqual(1);
       expect(m.drain.last_sticky_ago).toBeLessThanOrEqual(2);
+      expect(m.drain.stop_in).toBeGreaterThan(0);
     }
     // Quiet now: after drain_idle_time the member is stopped, on every instance.
     await until('every instance to show node1 STP', async () => (await Promise.all([a, b, c].map((i) => i.member('node1')))).every((m) => m.activation === 'STP'), 6000);
