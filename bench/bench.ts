@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the cost of a proxied request, in one run on the same backends — direct, a bare
  * undici-dispatch forwarder (forwarder.ts) and jkbalancer (started as `jkbalancer start` runs it),
- * on static backends and on Tomcat 10 over HTTP and AJP. Columns: req/s, latency, errors and the
+ * on static backends (with and without --state-redis, if a redis-server is installed) and on
+ * Tomcat 10 over HTTP and AJP. Columns: req/s, latency, errors and the
  * proxy process's CPU µs per request, with its ratio to the bare forwarder's. Proxies run on one
  * CPU, load generator and backends on the other, when taskset can pin them. Nothing is asserted:
  * it is a measurement. `--strace` counts syscalls per request instead (syscalls.ts), `--cpu-prof`
@@ -34,7 +35,7 @@ function printRows(rows: Row[]): void {
 }
 
 async function targets(o: BenchOptions, say: (msg: string) => void): Promise<Target[]> {
-  const all = await staticTargets();
+  const all = await staticTargets(say);
   if (o.tomcat) all.push(...(await tomcatTargets(o.connections, say)));
   return all;
 }

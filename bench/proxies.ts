@@ -1,7 +1,8 @@
 /**
  * The processes the bench measures, each on the proxy CPU: the bare forwarder and jkbalancer, the
  * latter started exactly as `jkbalancer start` runs in production — request log at info into a
- * file (its stdout), metrics on with their own listener, no state file.
+ * file (its stdout), metrics on with their own listener, no state file (and, for one row, the
+ * admin state in Redis).
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,9 +64,14 @@ export async function startJkbalancer(
   nodeFlags: string[] = [],
   processes = 1,
   pinned = true,
-  /** Serve HTTPS (HTTP/1.1) with this certificate instead of plain HTTP. */
-  tls?: { certFile: string; keyFile: string },
+  extra: {
+    /** Serve HTTPS (HTTP/1.1) with this certificate instead of plain HTTP. */
+    readonly tls?: { certFile: string; keyFile: string };
+    /** Share the admin state through this Redis (--state-redis). */
+    readonly stateRedis?: string;
+  } = {},
 ): Promise<ProxyProcess> {
+  const { tls, stateRedis } = extra;
   const workers = [
     'worker.list=lb',
     'worker.lb.type=lb',
@@ -90,6 +96,7 @@ export async function startJkbalancer(
     '--log-level', 'info',
     '--no-persist',
     '--processes', String(processes),
+    ...(stateRedis ? ['--state-redis', stateRedis] : []),
   ];
   const child = spawnOn(pinned ? PROXY_CPU : null, process.execPath, args, { stdio: ['ignore', log, 'inherit'] });
   closeSync(log);

@@ -229,6 +229,7 @@
     const software = data.software ? data.software.web_server : '';
     $('server').textContent = [server, software].filter(Boolean).join(' — ');
     $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    renderShared(data.shared_state);
     if (data.result && data.result.type !== 'OK') {
       showConnection(`The status worker refused the listing: ${data.result.message}`);
       return;
@@ -275,13 +276,25 @@
     drawAll();
   }
 
+  /** The shared state link (--state-redis): where the admin state lives, and whether changes are taken. */
+  function renderShared(shared) {
+    const el = $('shared-state');
+    el.hidden = !shared;
+    if (!shared) return;
+    const up = shared.link === 'up';
+    el.classList.toggle('shared-down', !up);
+    el.textContent = up
+      ? `Shared state: ${shared.store} connected`
+      : `Shared state: ${shared.store} DOWN since ${new Date(shared.since).toLocaleTimeString()}${shared.error ? ` (${shared.error})` : ''} — serving the last known state, changes refused`;
+  }
+
   /** "Recent changes": the newest AUDIT_SHOWN entries of the audit trail, newest first (text only). */
   const AUDIT_SHOWN = 20;
   function renderAudit(audit) {
     const list = $('audit-list');
     const items = audit.slice(-AUDIT_SHOWN).reverse().map((e) => {
       const li = document.createElement('li');
-      const who = [e.user === null ? null : `user ${e.user}`, e.remote === null ? null : `from ${e.remote}`].filter(Boolean).join(' ');
+      const who = [e.user === null ? null : `user ${e.user}`, e.remote === null ? null : `from ${e.remote}`, e.instance ? `on ${e.instance}` : null].filter(Boolean).join(' ');
       const what = `${e.lb}${e.member === null ? '' : `/${e.member}`} ${e.field}`;
       const change = e.old === null && e.new === null ? '' : `: ${e.old ?? ''} → ${e.new ?? ''}`;
       li.textContent = `${new Date(e.time).toLocaleString()} [${e.source}${who ? ` ${who}` : ''}] ${what}${change}`;

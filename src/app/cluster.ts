@@ -17,6 +17,9 @@
  *   merges the workers' HyperLogLog sketches.
  * - The history is the primary's: every sample collects each worker's counts of the interval (each
  *   worker takes its own), sums them and merges the sketches before recording.
+ * - With --state-redis the primary holds the Redis link (app/redis-state.ts): a change from another
+ *   instance reaches the workers like the primary's own, and the primary publishes the union of
+ *   the workers' drain sketches.
  */
 import cluster, { type Worker } from 'node:cluster';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -528,8 +531,8 @@ export async function startWorker(options: StartOptions): Promise<void> {
     return { pid: process.pid, balancers: out, metrics, counts: withCounts && running ? running.metrics.takeCounts() : null };
   };
 
-  // The primary owns the state file, the metrics listener and the drain policy.
-  const workerOptions: StartOptions = { ...options, stateFile: null, metricsPort: undefined, metricsHost: undefined };
+  // The primary owns the state file, the Redis link, the metrics listener and the drain policy.
+  const workerOptions: StartOptions = { ...options, stateFile: null, stateRedis: undefined, metricsPort: undefined, metricsHost: undefined };
   running = await launch(workerOptions, logger, {
     statusHandler: forwardToPrimary(primaryPort),
     prepareFarm: hook,

@@ -45,4 +45,9 @@ export interface StartOptions {
   readonly processes?: number;
   /** One history sample per this many ms (HISTORY_SLOTS are kept); DEFAULT_HISTORY_INTERVAL_MS when absent. */
   readonly historyIntervalMs?: number;
+  /**
+   * `redis://host:port/db`: the admin state is shared with every instance using the same Redis
+   * (app/redis-state.ts); absent: this instance's own (the state file alone).
+   */
+  readonly stateRedis?: string;
 }

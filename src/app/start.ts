@@ -6,6 +6,7 @@
 import { renameSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { StartOptions } from './start-options.js';
 import { ConfigError, formatIssue } from '../config/index.js';
@@ -21,6 +22,7 @@ import type { Farm, StatusHandler } from '../proxy/farm.js';
 import { sendOwnReply } from '../http/own-replies.js';
 import { createLogger, flushLogs } from '../proxy/log.js';
 import { isClusterWorker, startPrimary, startWorker } from './cluster.js';
+import { RedisState } from './redis-state.js';
 
 /**
  * What a process of a `--processes` balancer does differently (app/cluster.ts); absent for a
@@ -111,6 +113,12 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
   const history = new History(options.historyIntervalMs ?? DEFAULT_HISTORY_INTERVAL_MS, clock.now());
   const historyCounts = role?.historyCounts === undefined ? async () => metrics.takeCounts() : role.historyCounts;
   const admin = new AdminState(() => app?.farm.balancers ?? new Map(), store, logger);
+  // The port clients reach this instance on names it among the instances sharing a Redis.
+  const ownPort = () => role?.publicPort?.() ?? (app?.server.address() as AddressInfo | null)?.port ?? options.listenPort;
+  const shared = options.stateRedis
+    ? new RedisState({ url: options.stateRedis, logger, admin, balancers: () => app?.farm.balancers ?? new Map(), drains, instance: () => `${hostname()}:${ownPort()}` })
+    : null;
+  admin.shared = shared;
   const statusContext = (a: BalancerApp): StatusContext => ({
     workers: a.farm.loaded.workers,
     mounts: a.farm.loaded.mounts,
@@ -125,6 +133,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     getMemberExtras: memberExtras,
     getHistory: (lb, member, sinceMs) => history.toJson(a.farm.balancers, { lb, member, sinceMs }, clock.now()),
     remoteAddress: role?.remoteAddress,
+    ...(shared ? { sharedState: () => shared.view() } : {}),
   });
 
   const serveMetrics = role?.metricsHandler ?? metrics.handle;
@@ -167,16 +176,37 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     drains.prune(farm.balancers.values());
     history.prune(farm.balancers);
     role?.prepareFarm?.(farm);
+    // A reload built new balancers from the files: Redis has the last word on their settings.
+    shared?.refresh('configuration reloaded');
   };
 
-  /** Drain policy: stop disabled members whose sticky traffic has ended or whose deadline passed. */
+  /**
+   * Drain policy: stop disabled members whose sticky traffic has ended or whose deadline passed.
+   * The stop applies only while the member is still disabled (`expect`): with a shared state the
+   * instances that reach the same decision write it once, the others find it taken.
+   */
+  const stopping = new Set<string>();
+  /** Why a due stop was last refused, per member: logged once per reason, not every second. */
+  const refusedWhy = new Map<string, string>();
   const finishDrains = (farm: Farm): void => {
     const now = clock.now();
     for (const b of farm.balancers.values()) {
       for (const move of dueDrains(b, drains, now)) {
-        logger.info(move, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
-        const op = { kind: 'set', lb: move.lb, member: move.member, key: 'activation', value: 'STP' } as const;
-        void admin.commit([op], { source: 'drain', user: null, remote: undefined });
+        const key = `${move.lb}\0${move.member}`;
+        if (stopping.has(key)) continue;
+        stopping.add(key);
+        const op = { kind: 'set', lb: move.lb, member: move.member, key: 'activation', value: 'STP', expect: 'DIS' } as const;
+        void admin
+          .commit([op], { source: 'drain', user: null, remote: undefined })
+          .then((r) => {
+            const refused = r.changes.length === 0 && r.warning !== null;
+            if (refused && refusedWhy.get(key) !== r.warning) logger.warn({ ...move, err: r.warning }, `drain policy could not stop member '${move.member}' of '${move.lb}'; trying again every second`);
+            if (refused) refusedWhy.set(key, r.warning!);
+            else refusedWhy.delete(key);
+            if (r.changes.length > 0) logger.info({ ...move, version: r.version }, `drain finished: member '${move.member}' of '${move.lb}' stopped (${move.reason})`);
+            else if (!refused) logger.debug(move, 'drain policy: the member was no longer disabled (another instance stopped it, or an operator changed it)');
+          })
+          .finally(() => stopping.delete(key));
       }
     }
   };
@@ -206,6 +236,8 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     throw err;
   }
   const running = app;
+  // The shared state before the first request: Redis's, or the state file's if Redis is not there.
+  if (shared) await shared.start();
   if (role?.beforeListen) await role.beforeListen();
   const address = await running.listen(role?.reusePort ?? false);
   // Drain deadlines are in seconds; a 1 s check (and connection sampling) is a loop over the members.
@@ -249,7 +281,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
     metricsAddress = metricsServer.address() as AddressInfo;
   }
   const listen = running.addresses.map((a, i) => `${running.listeners[i].address.tls ? 'https://' : ''}${a.address}:${a.port}`).join(', ');
-  logger.info({ listen, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
+  logger.info({ listen, metrics: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : null, stateFile: options.stateFile, stateRedis: shared?.store ?? null, ...summary(running.farm) }, role ? 'process started' : 'jkbalancer started');
 
   return {
     app: running,
@@ -278,6 +310,7 @@ export async function launch(options: StartOptions, logger: Logger = createLogge
       clearInterval(drainTimer);
       if (historyTimer !== null) clearInterval(historyTimer);
       await running.stop(options.shutdownTimeoutMs);
+      await shared?.stop();
       if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },
   };

@@ -110,6 +110,25 @@ export function parseProcesses(value: string): number {
   return parseCount(value);
 }
 
+/**
+ * `--state-redis`: `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS). Throws an
+ * Error saying what is expected; the URL is returned as given (the client reads it).
+ */
+export function parseRedisUrl(value: string): string {
+  const expected = `expected redis://host:port/db (e.g. redis://127.0.0.1:6379/0), got '${value}'`;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(expected);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`not a redis:// or rediss:// URL; ${expected}`);
+  if (u.hostname === '') throw new Error(`missing host; ${expected}`);
+  if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d{1,5}$/.test(u.pathname)) throw new Error(`the path must be a database number; ${expected}`);
+  if (u.search !== '' || u.hash !== '') throw new Error(`no query or fragment; ${expected}`);
+  return value;
+}
+
 export function parseLogLevel(value: string): LogLevel {
   const level = value.toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
@@ -145,6 +164,7 @@ export interface StartFlags {
   readonly forwardUri: ForwardUriMode;
   readonly processes: number;
   readonly historyInterval: number;
+  readonly stateRedis?: string;
 }
 
 /**
@@ -179,6 +199,7 @@ export function toStartOptions(flags: StartFlags, fileExists: (file: string) => 
     forwardUri: flags.forwardUri,
     processes: flags.processes,
     historyIntervalMs: flags.historyInterval,
+    ...(flags.stateRedis ? { stateRedis: flags.stateRedis } : {}),
   };
 }
 

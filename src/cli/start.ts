@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from './context.js';
 import {
   DEFAULT_HISTORY_INTERVAL_MS, DEFAULT_HTTP2_MAX_STREAMS, DEFAULT_LIMITS, HISTORY_SLOTS, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_WORKERS_FILE, parseClientCertMode, parseCount, parseListen,
-  parseListenList, parseLogLevel, parseMillis, parseForwardUri, parseHistoryInterval, parseNames, parseProcesses, toStartOptions,
+  parseListenList, parseLogLevel, parseMillis, parseForwardUri, parseHistoryInterval, parseNames, parseProcesses, parseRedisUrl, toStartOptions,
   type StartFlags,
 } from './options.js';
 
@@ -56,6 +56,9 @@ export function startCommand(program: Command, _ctx: CliContext): void {
     .option('--lenient', 'load anything mod_jk loads; its silent fallbacks become warnings')
     .addOption(new Option('--state-file <file>', 'where live changes are kept (default: <workers file>.jkstate.json)').env('JKB_STATE_FILE'))
     .option('--no-persist', 'do not keep live changes across restarts')
+    .addOption(
+      new Option('--state-redis <url>', 'share the admin state with the other instances using this Redis (redis://host:port/db)').env('JKB_STATE_REDIS').argParser(arg(parseRedisUrl)),
+    )
     .addOption(new Option('--credentials <file>', 'credentials for the status worker').env('JKB_CREDENTIALS'))
     .addOption(new Option('--metrics-listen <host:port>', 'separate address for /metrics').env('JKB_METRICS_LISTEN').argParser(arg(parseListen)))
     .addOption(

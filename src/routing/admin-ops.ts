@@ -11,8 +11,12 @@ import type { Balancer } from './balancer.js';
 import { MEMBER_BY_KEY, LB_BY_KEY, type AttrValue } from './attributes.js';
 
 export type AdminOp =
-  /** A live setting (a key of LB_ATTRIBUTES when member is null, else of MEMBER_ATTRIBUTES). */
-  | { readonly kind: 'set'; readonly lb: string; readonly member: string | null; readonly key: string; readonly value: AttrValue }
+  /**
+   * A live setting (a key of LB_ATTRIBUTES when member is null, else of MEMBER_ATTRIBUTES). With
+   * `expect`, only while the setting still has that value: the drain policy stops a member only if
+   * it is still disabled, and a shared store checks the same against its own copy.
+   */
+  | { readonly kind: 'set'; readonly lb: string; readonly member: string | null; readonly key: string; readonly value: AttrValue; readonly expect?: AttrValue }
   /** Status "reset": the lb's counters and all members' (member null), or one member's. */
   | { readonly kind: 'reset'; readonly lb: string; readonly member: string | null }
   /** Status "recover": an ERROR member → RECOVER. */
@@ -32,7 +36,7 @@ export interface SettingChange {
 }
 
 export interface OpResult {
-  /** False when the op addressed nothing that exists or did not apply (recover of a member not in ERROR). */
+  /** False when the op addressed nothing that exists or did not apply (recover of a member not in ERROR, a set whose `expect` no longer holds). */
   readonly ok: boolean;
   /** Settings that changed (a route change may also derive the domain); empty for reset/recover. */
   readonly changes: readonly SettingChange[];
@@ -60,12 +64,14 @@ export function applyOp(balancers: ReadonlyMap<string, Balancer>, op: AdminOp): 
         const attr = LB_BY_KEY.get(op.key);
         if (attr === undefined) return NOTHING;
         const old = attr.current(b.lb);
+        if (op.expect !== undefined && old !== op.expect) return NOTHING;
         if (!b.setLb(op.key, op.value)) return DONE;
         return { ok: true, changes: [{ lb: op.lb, member: null, key: op.key, old, value: op.value, config: attr.configured(b.lb), persisted: attr.persisted }] };
       }
       const attr = MEMBER_BY_KEY.get(op.key);
       if (attr === undefined) return NOTHING;
       const old = attr.current(m);
+      if (op.expect !== undefined && old !== op.expect) return NOTHING;
       const domainBefore = m.domain;
       if (!b.setMember(m.index, op.key, op.value)) return DONE;
       const changes: SettingChange[] = [{ lb: op.lb, member: m.name, key: op.key, old, value: op.value, config: attr.configured(m), persisted: attr.persisted }];

@@ -98,13 +98,15 @@ export class DrainTracker {
   }
 
   /**
-   * Union with another process's tracker of the same member: HLL sketches merge by register-wise
+   * Union with another process's (or instance's) tracker of the same member: HLL sketches merge by register-wise
    * maximum, bucket by bucket; a bucket newer than ours replaces ours, an older one is ignored.
    */
   merge(s: DrainSketch): void {
     if (s.lastStickyMs > this.lastStickyMs) this.lastStickyMs = s.lastStickyMs;
     if (s.windowSec !== this.windowSec || this.windowSec === 0) return;
     const theirs = Uint8Array.from(atob(s.registers), (c) => c.charCodeAt(0));
+    // A sketch from elsewhere (another instance, through Redis) must be laid out as ours.
+    if (theirs.length !== this.registers.length || s.epochs.length !== BUCKETS) return;
     for (let slot = 0; slot < BUCKETS; slot++) {
       const e = s.epochs[slot];
       const base = slot * M;

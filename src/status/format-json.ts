@@ -67,6 +67,7 @@ export function formatJson(r: StatusReport): string {
   }
   if (r.listing && r.audit) out.audit = r.audit.map((e) => ({ ...e }));
   if (r.history) out.history = r.history;
+  if (r.shared) out.shared_state = { ...r.shared };
   if (r.dump) out.configuration = r.dump.map(([key, value]) => ({ key, value }));
   out.result = { type: r.result.type, message: r.result.message };
   // A history is columns of up to HISTORY_SLOTS numbers each: one per line would multiply its size.

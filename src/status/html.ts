@@ -9,7 +9,7 @@ import { ACT_NAMES, METHOD_NAMES, State } from '../routing/types.js';
 import { LOCK_NAMES, MEMBER_ATTRIBUTES, type AttrValue, type MemberAttribute } from '../routing/attributes.js';
 import type { AuditEntry } from './admin.js';
 import type { Overrides } from './attributes.js';
-import type { StatusReport } from './report.js';
+import type { SharedStateView, StatusReport } from './report.js';
 import { datetimeHtml, secondsBetween, unixSeconds } from './timefmt.js';
 import type { AjpView, LbView, MapView, MemberView } from './view.js';
 
@@ -93,7 +93,8 @@ th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
 th{background:#eee}
 tr.bad td{background:#fdd} tr.degraded td{background:#ffd}
 td.changed{font-weight:bold;color:#800}
-form.inline{display:inline}`;
+form.inline{display:inline}
+.shared-down{color:#a00}`;
 
 class Page {
   private readonly out: string[] = [];
@@ -133,8 +134,10 @@ class Page {
         '<table>',
         `<tr><td>Server Version:</td><td>${esc(h.webServer)}</td><td>Server Time:</td><td>${esc(datetimeHtml(h.nowMs))}</td></tr>\n`,
         `<tr><td>JK Version:</td><td>${esc(h.jkVersion)}</td><td>Unix Seconds:</td><td>${unixSeconds(h.nowMs)}</td></tr>`,
-        '</table>\n<hr/>\n',
+        '</table>\n',
       );
+      if (report.shared) this.add(sharedHtml(report.shared));
+      this.add('<hr/>\n');
     }
   }
 
@@ -440,6 +443,15 @@ function input(attr: MemberAttribute, name: string, id: string, current: AttrVal
   return `<input id="${esc(id)}" name="${esc(name)}" type="text" value="${esc(current)}"/>`;
 }
 
+/** The shared state link (--state-redis): up, or down since when and why (changes are refused then). */
+function sharedHtml(v: SharedStateView): string {
+  const versions = Object.entries(v.versions).map(([lb, n]) => `${esc(lb)} ${n}`).join(', ');
+  const state = v.link === 'up'
+    ? `<b>connected</b> since ${esc(datetimeHtml(v.since))}`
+    : `<b class="shared-down">DOWN</b> since ${esc(datetimeHtml(v.since))}${v.error ? ` (${esc(v.error)})` : ''}: serving the last known state, changes refused`;
+  return `<p id="shared-state">Shared state: ${esc(v.store)} ${state}; this instance ${esc(v.instance)}; versions: ${versions || 'none'}</p>\n`;
+}
+
 /** How many audit entries the page lists (newest first); mime=json has all of them. */
 export const AUDIT_SHOWN = 20;
 
@@ -452,7 +464,9 @@ function auditHtml(audit: readonly AuditEntry[]): string {
     .slice(-AUDIT_SHOWN)
     .reverse()
     .map((e) => {
-      const who = [e.user === null ? null : `user ${esc(e.user)}`, e.remote === null ? null : `from ${esc(e.remote)}`].filter((x) => x !== null).join(' ');
+      const who = [e.user === null ? null : `user ${esc(e.user)}`, e.remote === null ? null : `from ${esc(e.remote)}`, e.instance === undefined ? null : `on ${esc(e.instance)}`]
+        .filter((x) => x !== null)
+        .join(' ');
       const what = `${esc(e.lb)}${e.member === null ? '' : `/${esc(e.member)}`} ${esc(e.field)}`;
       const change = e.old === null && e.new === null ? '' : `: ${auditValue(e.old)} &rarr; ${auditValue(e.new)}`;
       return `<li>${esc(datetimeHtml(e.time))} [${esc(e.source)}${who ? ` ${who}` : ''}] ${what}${change}</li>\n`;

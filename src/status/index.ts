@@ -23,7 +23,7 @@ import { linkPath } from './link-path.js';
 import { isOwnHost } from './own-host.js';
 import { leadingInt, parseQuery } from './params.js';
 import type { AdminState } from './admin.js';
-import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, STATE_COMMANDS, type Command, type Mime, type Result, type StatusReport } from './report.js';
+import { CHANGE_COMMANDS, COMMANDS, MIMES, OK_RESULT, STATE_COMMANDS, okResult, type Command, type Mime, type Result, type SharedStateView, type StatusReport } from './report.js';
 import { hasWildcard, planUpdate, unresolvableMessage, wildcardMatcher } from './update.js';
 import { ajpView, lbView, type ViewOptions } from './view.js';
 
@@ -66,6 +66,8 @@ export interface StatusContext {
   readonly remoteAddress?: (req: IncomingMessage) => string | undefined;
   /** Host check for vahst/vaprt (defaults to a DNS lookup). */
   readonly resolveHost?: (host: string) => Promise<boolean>;
+  /** The shared state link (--state-redis), shown by list and show; absent: no shared state. */
+  readonly sharedState?: () => SharedStateView;
 }
 
 export interface StatusWorker {
@@ -308,6 +310,7 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
         ajps: opt & OPT.HIDE_AJP ? null : ajps.map((c) => ajpView(c, viewOpts)),
       },
       audit: ctx.admin.audit,
+      shared: ctx.sharedState?.() ?? null,
     });
   }
   if (cmd === 'version') return send200({ server, head });
@@ -340,7 +343,7 @@ async function serve(cfg: StatusConfig, ctx: StatusContext, req: IncomingMessage
     case 'show': {
       if (target.kind === 'lb') {
         const selected = target.sw === undefined ? null : target.members[0].index;
-        return send200({ server, head, shown: { lb: lbView(target.balancer, selected, viewOpts) } });
+        return send200({ server, head, shown: { lb: lbView(target.balancer, selected, viewOpts) }, shared: ctx.sharedState?.() ?? null });
       }
       if (target.kind === 'ajp') return send200({ server, head, shown: { ajp: ajpView(target.config, viewOpts) } });
       return send200({ server, head });
@@ -402,7 +405,7 @@ async function update(
   );
   const done = await ctx.admin.commit(ops, { source: 'status', ...who });
   if (done.warning !== null) return { type: 'ERROR', message: done.warning };
-  return OK_RESULT;
+  return okResult(done.version);
 }
 
 /** Where and how one request's answer is written. */

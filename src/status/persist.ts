@@ -15,7 +15,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Balancer } from '../routing/balancer.js';
-import type { AuditEntry } from './admin.js';
+import { AUDIT_SOURCES, type AuditEntry } from './admin.js';
 import {
   checkStoredValue,
   LB_BY_KEY,
@@ -70,7 +70,7 @@ function readFields(raw: unknown, where: string, known: (key: string) => boolean
   return out;
 }
 
-const AUDIT_SOURCES: ReadonlySet<unknown> = new Set(['status', 'drain', 'restore', 'reload']);
+const AUDIT_SOURCE_SET: ReadonlySet<unknown> = new Set(AUDIT_SOURCES);
 const isNullable = <T>(v: unknown, test: (x: unknown) => x is T): v is T | null => v === null || test(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 
@@ -80,10 +80,12 @@ function readAuditEntry(raw: unknown): AuditEntry | null {
   const { time, source, user, remote, lb, member, field } = raw;
   const old = raw.old;
   const value = raw.new;
-  if (typeof time !== 'number' || !Number.isFinite(time) || !AUDIT_SOURCES.has(source)) return null;
+  if (typeof time !== 'number' || !Number.isFinite(time) || !AUDIT_SOURCE_SET.has(source)) return null;
   if (!isNullable(user, isString) || !isNullable(remote, isString) || !isString(lb) || !isNullable(member, isString) || !isString(field)) return null;
   if (!isNullable(old, isScalar) || !isNullable(value, isScalar)) return null;
-  return { time, source: source as AuditEntry['source'], user, remote, lb, member, field, old, new: value };
+  const instance = raw.instance;
+  if (instance !== undefined && !isString(instance)) return null;
+  return { time, source: source as AuditEntry['source'], user, remote, lb, member, field, old, new: value, ...(instance === undefined ? {} : { instance }) };
 }
 
 /** Validate parsed JSON; throws when the file as a whole is unusable. */

@@ -26,6 +26,26 @@ export interface Result {
 
 export const OK_RESULT: Result = { type: 'OK', message: 'Action finished' };
 
+/** A change's answer: mod_jk's, plus the shared state version it produced (--state-redis). */
+export const okResult = (version: number | null): Result =>
+  version === null ? OK_RESULT : { type: 'OK', message: `${OK_RESULT.message} (shared state version ${version})` };
+
+/** The link to the shared admin state (--state-redis), as the status page shows it. */
+export interface SharedStateView {
+  /** The store's URL without credentials. */
+  readonly store: string;
+  /** 'up': changes are taken; 'down': this instance serves its last known state and refuses changes. */
+  readonly link: 'up' | 'down';
+  /** Since when (ms since the epoch) the link is in this state. */
+  readonly since: number;
+  /** Why the link is down (the last connection error), null when up. */
+  readonly error: string | null;
+  /** This instance's name in the audit trails of the others. */
+  readonly instance: string;
+  /** Per lb: the version of the shared state this instance has applied (0: none yet). */
+  readonly versions: Readonly<Record<string, number>>;
+}
+
 export interface StatusReport {
   /** Valid command, or null when the request was refused before the command was known to be valid. */
   readonly cmd: Command | null;
@@ -44,4 +64,6 @@ export interface StatusReport {
   readonly audit?: readonly AuditEntry[] | null;
   /** cmd=history (mime=json only): StatusContext.getHistory's answer, given as it is. */
   readonly history?: object | null;
+  /** cmd=list and show: the shared state link (--state-redis); only mime=json and the HTML page show it. */
+  readonly shared?: SharedStateView | null;
 }

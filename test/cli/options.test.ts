@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
-import { parseHistoryInterval, parseListen, parseListenList, parseLogLevel, parseMillis, toStartOptions, type StartFlags } from '../../src/cli/options.js';
+import { parseHistoryInterval, parseListen, parseListenList, parseLogLevel, parseMillis, parseRedisUrl, toStartOptions, type StartFlags } from '../../src/cli/options.js';
 
 describe('parseListen', () => {
   it.each([
@@ -32,6 +32,14 @@ describe('other option parsers', () => {
   it('history interval: whole ms from 100 to 60000', () => {
     expect(parseHistoryInterval('250')).toBe(250);
     for (const bad of ['99', '60001', '5s', '']) expect(() => parseHistoryInterval(bad), bad).toThrow(/from 100 to 60000/);
+  });
+
+  it('--state-redis URLs', () => {
+    for (const ok of ['redis://127.0.0.1:6379/0', 'redis://redis.internal', 'rediss://user:pw@[::1]:6380/2', 'redis://h:1/']) expect(parseRedisUrl(ok)).toBe(ok);
+    expect(() => parseRedisUrl('127.0.0.1:6379')).toThrow(/expected redis:\/\/host:port\/db/);
+    expect(() => parseRedisUrl('http://h:6379/0')).toThrow(/not a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => parseRedisUrl('redis://h:6379/cache')).toThrow(/database number/);
+    expect(() => parseRedisUrl('redis://h:6379/0?x=1')).toThrow(/no query/);
   });
   it('milliseconds', () => {
     expect(parseMillis('2500')).toBe(2500);
@@ -89,6 +97,7 @@ describe('toStartOptions', () => {
     );
     expect([o.mountsFile, o.stateFile, o.lenient, o.credentialsFile, o.metricsHost, o.metricsPort]).toEqual(['m.properties', 's.json', true, 'c', '::1', 9100]);
     expect(toStartOptions({ ...base, stateFile: 's.json', persist: false }, () => true).stateFile).toBeNull();
+    expect(toStartOptions({ ...base, stateRedis: 'redis://h:6379/1' }, () => true).stateRedis).toBe('redis://h:6379/1');
   });
 });
 

@@ -131,10 +131,12 @@ describe('AdminState audit', () => {
     expect(StateStore.load(old)).toEqual({ state: { version: 1, balancers: {} }, problems: [] });
     const bad = join(dir, 'bad.json');
     const good = { time: 1, source: 'drain', user: null, remote: null, lb: 'lb', member: 'n1', field: 'activation', old: 'ACT', new: 'STP' };
-    writeFileSync(bad, JSON.stringify({ version: 1, balancers: {}, audit: [good, { ...good, source: 'nobody' }, 'x', { ...good, old: {} }] }));
+    // A change another instance made (--state-redis) keeps where it came from.
+    const shared = { ...good, source: 'redis', instance: 'lb2.example:8080' };
+    writeFileSync(bad, JSON.stringify({ version: 1, balancers: {}, audit: [good, { ...good, source: 'nobody' }, 'x', { ...good, old: {} }, shared, { ...shared, instance: 7 }] }));
     const r = StateStore.load(bad);
-    expect(r.state.audit).toEqual([good]);
-    expect(r.problems).toEqual(['audit[1]: not an audit entry; ignored', 'audit[2]: not an audit entry; ignored', 'audit[3]: not an audit entry; ignored']);
+    expect(r.state.audit).toEqual([good, shared]);
+    expect(r.problems).toEqual(['audit[1]: not an audit entry; ignored', 'audit[2]: not an audit entry; ignored', 'audit[3]: not an audit entry; ignored', 'audit[5]: not an audit entry; ignored']);
   });
 
   it('restores from the state file become entries with source restore', async () => {
