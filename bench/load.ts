@@ -15,6 +15,8 @@ export interface LoadSpec {
   /** …or until this many requests have completed. */
   readonly amount?: number;
   readonly cookie?: string;
+  /** On every core (the `--processes` rows) instead of the load CPU alone. */
+  readonly unpinned?: boolean;
 }
 
 export interface LoadResult {
@@ -45,7 +47,7 @@ function output(child: ChildProcess, what: string): Promise<string> {
 async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   const args = ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', `${TIMEOUT_S}s`, '-s', join(ROOT, 'bench/wrk-report.lua')];
   if (spec.cookie) args.push('-H', `Cookie: ${spec.cookie}`);
-  const out = await output(spawnOn(LOAD_CPU, wrk!, [...args, spec.url], { stdio: ['ignore', 'pipe', 'inherit'] }), 'wrk');
+  const out = await output(spawnOn(spec.unpinned ? null : LOAD_CPU, wrk!, [...args, spec.url], { stdio: ['ignore', 'pipe', 'inherit'] }), 'wrk');
   const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
   if (!line) throw new Error(`wrk printed no summary:\n${out}`);
   const r = JSON.parse(line.slice('WRK_JSON '.length)) as { requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number };
@@ -62,7 +64,7 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   };
   // The TLS row's certificate is self-signed (wrk does not check certificates either).
   const env = spec.url.startsWith('https:') ? { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' } : process.env;
-  const child = spawnOn(LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/autocannon-child.js'), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const child = spawnOn(spec.unpinned ? null : LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/autocannon-child.js'), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return JSON.parse(await output(child, 'autocannon')) as LoadResult;
 }
 

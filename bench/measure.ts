@@ -17,6 +17,8 @@ export interface Target {
   readonly bare?: string;
   /** AJP rows: the same balancer's HTTP row, for the AJP/HTTP ratio. */
   readonly http?: string;
+  /** The `--processes` rows: proxy, load and backends all on every core, as on a production box. */
+  readonly unpinned?: boolean;
 }
 
 export interface Row {
@@ -75,7 +77,7 @@ async function quietProxyCpu(say: (msg: string) => void): Promise<void> {
 }
 
 async function sample(t: Target, o: MeasureOptions): Promise<Sample> {
-  const spec = { url: t.url, connections: o.connections, cookie: t.cookie };
+  const spec = { url: t.url, connections: o.connections, cookie: t.cookie, unpinned: t.unpinned };
   if (t.proxyPid !== undefined) await quietProxyCpu(o.say);
   // JIT, pools, keep-alive sockets: the measured window compares steady states.
   await runLoad({ ...spec, seconds: o.warmup });
@@ -87,7 +89,8 @@ async function sample(t: Target, o: MeasureOptions): Promise<Sample> {
   const own = before.own !== null && after.own !== null ? after.own - before.own : null;
   const cpuUsPerReq = own !== null && r.requests > 0 ? own / r.requests : null;
   const pct = (us: number) => us / ((after.at - before.at) * 10); // µs of a window measured in ms, as %
-  const other = canPin && own !== null && before.busy !== null && after.busy !== null ? after.busy - before.busy - own : null;
+  // Unpinned rows share every core with the load: no core is the proxy's alone to account for.
+  const other = canPin && !t.unpinned && own !== null && before.busy !== null && after.busy !== null ? after.busy - before.busy - own : null;
   return { ...r, cpuUsPerReq, proxyBusyPct: own === null ? null : pct(own), otherLoadPct: other === null ? null : Math.max(0, pct(other)) };
 }
 

@@ -37,9 +37,13 @@ export function pinSelf(): void {
 }
 
 /** Spawns `cmd args` on `cpu` (taskset execs the command, so the pid is the command's own). */
-/** `cpu` null: not pinned (the `--processes` rows spread over every core). */
+/**
+ * `cpu` null: every core (the `--processes` rows). Said explicitly: a plain child would inherit the
+ * bench's own pinning to the load CPU (pinSelf), and the "unpinned" processes would share one core.
+ */
 export function spawnOn(cpu: number | null, cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-  const child = canPin && cpu !== null ? spawn('taskset', ['-c', String(cpu), cmd, ...args], options) : spawn(cmd, args, options);
+  const cpus = cpu === null ? `0-${availableParallelism() - 1}` : String(cpu);
+  const child = canPin ? spawn('taskset', ['-c', cpus, cmd, ...args], options) : spawn(cmd, args, options);
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

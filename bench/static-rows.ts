@@ -14,9 +14,10 @@ import { startBenchRedis } from './redis.js';
 export const ROUTES = ['node1', 'node2', 'node3'];
 export const STICKY = 'JSESSIONID=ABC123.node2';
 
-export async function startBackends(): Promise<Record<string, number>> {
+/** `unpinned`: on every core (for the `--processes` rows) instead of the load CPU. */
+export async function startBackends(unpinned = false): Promise<Record<string, number>> {
   // stdin stays a pipe: the backends exit when it closes, even if the bench is killed outright.
-  const child = spawnOn(LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/backend.js'), ...ROUTES], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawnOn(unpinned ? null : LOAD_CPU, process.execPath, [join(ROOT, 'dist/bench/backend.js'), ...ROUTES], { stdio: ['pipe', 'pipe', 'inherit'] });
   return firstJsonLine<Record<string, number>>(child, 'bench backends');
 }
 
@@ -24,9 +25,11 @@ export async function staticTargets(say: (msg: string) => void): Promise<Target[
   const ports = await startBackends();
   const bare = await startBare(ports);
   const jkb = await startJkbalancer('static', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })));
-  // All cores (--processes): one process and two, neither pinned, sharing the cores with the load.
-  const one = await startJkbalancer('static-p1', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 1, false);
-  const two = await startJkbalancer('static-p2', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 2, false);
+  // All cores (--processes): one process and two, in front of backends of their own, with the load:
+  // nothing pinned, every process sharing every core, as on a production box.
+  const everyCore = await startBackends(true);
+  const one = await startJkbalancer('static-p1', ROUTES.map((name) => ({ name, type: 'http', port: everyCore[name] })), [], 1, false);
+  const two = await startJkbalancer('static-p2', ROUTES.map((name) => ({ name, type: 'http', port: everyCore[name] })), [], 2, false);
   // TLS on the client side (HTTP/1.1, keep-alive): the same members over plain HTTP behind it.
   const secure = await startJkbalancer('static-tls', ROUTES.map((name) => ({ name, type: 'http', port: ports[name] })), [], 1, true, { tls: benchCertificate() });
   const redisUrl = await startBenchRedis();
@@ -50,7 +53,7 @@ export async function staticTargets(say: (msg: string) => void): Promise<Target[
     ...sharedRows,
     { scenario: 'jkbalancer over TLS (HTTP/1.1): session-less', url: `https://127.0.0.1:${secure.port}/app/`, proxyPid: secure.pid, bare: 'bare forwarder: session-less' },
     { scenario: 'jkbalancer over TLS (HTTP/1.1): sticky', url: `https://127.0.0.1:${secure.port}/app/`, cookie: STICKY, proxyPid: secure.pid, bare: 'bare forwarder: sticky' },
-    { scenario: 'jkbalancer --processes 1, unpinned: session-less', url: url(one.port), proxyPid: one.pid },
-    { scenario: `jkbalancer --processes 2 (${accept}), unpinned: session-less`, url: url(two.port), proxyPid: two.pid, bare: 'jkbalancer --processes 1, unpinned: session-less' },
+    { scenario: 'jkbalancer --processes 1, every core: session-less', url: url(one.port), proxyPid: one.pid, unpinned: true },
+    { scenario: `jkbalancer --processes 2 (${accept}), every core: session-less`, url: url(two.port), proxyPid: two.pid, bare: 'jkbalancer --processes 1, every core: session-less', unpinned: true },
   ];
 }
