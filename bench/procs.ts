@@ -27,6 +27,8 @@ const cleanups: (() => void)[] = [];
 export const PROXY_CPU = 0;
 export const LOAD_CPU = 1;
 export const canPin = availableParallelism() >= 2 && which('taskset') !== null;
+/** Every core of the machine, taken before pinSelf: after it, this process sees its one core only. */
+const EVERY_CPU = `0-${availableParallelism() - 1}`;
 
 /**
  * Puts this process (and so every child that is not pinned elsewhere, Tomcat included) on the load
@@ -42,7 +44,7 @@ export function pinSelf(): void {
  * bench's own pinning to the load CPU (pinSelf), and the "unpinned" processes would share one core.
  */
 export function spawnOn(cpu: number | null, cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-  const cpus = cpu === null ? `0-${availableParallelism() - 1}` : String(cpu);
+  const cpus = cpu === null ? EVERY_CPU : String(cpu);
   const child = canPin ? spawn('taskset', ['-c', cpus, cmd, ...args], options) : spawn(cmd, args, options);
   children.add(child);
   child.once('exit', () => children.delete(child));

@@ -12,9 +12,17 @@ export interface CliProcess {
   readonly exited: Promise<number | null>;
 }
 
+/** Processes still running when the test file's process ends (a test failed before stopping them). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 export function startCli(args: readonly string[]): CliProcess {
   ensureBuilt();
   const child = spawn(process.execPath, ['bin/jkbalancer.js', 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -24,7 +32,11 @@ export function startCli(args: readonly string[]): CliProcess {
     exited,
     async waitFor(re: RegExp, timeoutMs = 15_000): Promise<void> {
       for (const end = Date.now() + timeoutMs; !re.test(out); ) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; log so far:\n${out}`);
+        if (Date.now() > end) {
+          // Nothing will stop a process whose start the test never saw: it would outlive the run.
+          child.kill('SIGKILL');
+          throw new Error(`timed out waiting for ${re}; log so far:\n${out}`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },
