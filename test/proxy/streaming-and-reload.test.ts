@@ -51,8 +51,9 @@ describe('streaming', () => {
       if ((n & 0xfffff) < 65536) peak = Math.max(peak, process.memoryUsage().arrayBuffers + process.memoryUsage().heapUsed);
     }
     expect(n).toBe(209715200);
-    // Whole-body buffering would need > 200 MB; streaming stays within a few socket buffers.
-    expect(peak - (before.arrayBuffers + before.heapUsed)).toBeLessThan(64 * 1024 * 1024);
+    // Whole-body buffering would need > 200 MB; streaming stays within a few socket buffers plus the
+    // chunks the garbage collector has not taken yet (up to ~75 MB seen under Node 24 on a busy machine).
+    expect(peak - (before.arrayBuffers + before.heapUsed)).toBeLessThan(128 * 1024 * 1024);
   });
 
   it('streams a chunked upload of unknown length', async () => {
