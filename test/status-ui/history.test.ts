@@ -8,13 +8,13 @@
  * clean in light and dark, and at phone width nothing is wider than the screen. Screenshots at
  * 1280 px and 375 px go to test-results/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashPassword } from '../../src/status/credentials.js';
+import { axeViolations } from '../helpers/axe.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { get } from '../helpers/http-client.js';
 import { startProductWith, type Product } from '../status/product.js';
@@ -25,7 +25,6 @@ if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: the status page history test cannot run (CI requires it)`);
   console.warn(`skipping the status page history test: ${CHROMIUM} is not installed`);
 }
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SHOTS = 'test-results/screenshots';
 const INTERVAL_MS = 250;
 const DRAIN_WINDOW_SEC = 3;
@@ -144,15 +143,6 @@ function overflowOf(page: Page): Promise<{ scroll: number; wide: string[] }> {
   });
 }
 
-async function axeViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') would block a <script>.
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const r = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 describe.skipIf(!haveChromium)('status page history in Chromium', () => {
   it('charts a drain as it happens: traffic falls, pinned sessions fall to zero, the member stops itself, the audit names who', async () => {

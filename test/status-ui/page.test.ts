@@ -5,12 +5,12 @@
  * page, new sessions avoiding the drained member, the drain counter falling to zero, refusals shown,
  * no console errors, axe (WCAG 2 A/AA) clean in light and dark, and a logical focus order.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Act } from '../../src/routing/types.js';
 import { startProduct, type TestBalancer } from '../helpers/balancer.js';
+import { axeViolations } from '../helpers/axe.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { get } from '../helpers/http-client.js';
 
@@ -20,7 +20,6 @@ if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: the status page browser test cannot run (CI requires it)`);
   console.warn(`skipping the status page browser test: ${CHROMIUM} is not installed`);
 }
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /** Long enough that a poll (every 2 s) sees sessions before they leave the window, short enough to watch them leave. */
 const DRAIN_WINDOW_SEC = 4;
 
@@ -77,17 +76,6 @@ async function waitForCell(page: Page, member: string, field: string, text: stri
   );
 }
 
-async function axeViolations(page: Page): Promise<string[]> {
-  // addScriptTag would insert an inline <script>, which the page's CSP (script-src 'self') rightly
-  // blocks; evaluating the file through the DevTools protocol is not subject to the page's CSP.
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const r = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return violations;
-}
 
 describe.skipIf(!haveChromium)('status page in Chromium', () => {
   it('shows every member, drains one from the page and watches its sessions run out', async () => {

@@ -4,8 +4,7 @@
  * (--state-redis), in real Chromium: the page says where the state lives, shows the link going
  * down and the refusal of a change made meanwhile, and the link coming back.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, type Running } from '../../src/app/start.js';
 import { createLogger } from '../../src/proxy/log.js';
 import { httpFarm } from '../helpers/balancer.js';
+import { axeViolations } from '../helpers/axe.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { redisTestsEnabled, startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -24,7 +24,6 @@ if (!haveChromium) {
   console.warn(`skipping the shared state page test: ${CHROMIUM} is not installed`);
 }
 const run = haveChromium && redisTestsEnabled();
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let redis: RedisServer;
 let backends: FakeTomcat[] = [];
@@ -64,14 +63,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const r = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 const sharedText = (page: Page, re: RegExp, timeout = 10_000) =>
   page.waitForFunction((src) => new RegExp(src).test(document.getElementById('shared-state')?.textContent ?? ''), re.source, { timeout });
