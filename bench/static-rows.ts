@@ -6,6 +6,7 @@
  * waits on Redis, so it should cost what the row without it costs.
  */
 import { join } from 'node:path';
+import { NODE_HAS_REUSE_PORT } from '../src/app/reuse-port.js';
 import type { Target } from './measure.js';
 import { LOAD_CPU, ROOT, firstJsonLine, spawnOn } from './procs.js';
 import { benchCertificate, startBare, startJkbalancer } from './proxies.js';
@@ -38,8 +39,7 @@ export async function staticTargets(say: (msg: string) => void): Promise<Target[
   const url = (port: number) => `http://127.0.0.1:${port}/app/`;
   // How the two workers get their connections on this Node (README "All cores"); run the bench under
   // another Node (`npx -p node@24 node dist/bench/bench.js`) to measure the other way.
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  const accept = major > 22 || (major === 22 && minor >= 12) ? 'reuseport' : 'round-robin';
+  const accept = NODE_HAS_REUSE_PORT ? 'reuseport' : 'round-robin';
   const sharedRows: Target[] = shared === null ? [] : [
     { scenario: 'jkbalancer --state-redis: session-less', url: url(shared.port), proxyPid: shared.pid, bare: 'jkbalancer: session-less' },
     { scenario: 'jkbalancer --state-redis: sticky', url: url(shared.port), cookie: STICKY, proxyPid: shared.pid, bare: 'jkbalancer: sticky' },

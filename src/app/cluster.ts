@@ -26,6 +26,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
 import type { StartOptions } from './start-options.js';
+import { NODE_HAS_REUSE_PORT } from './reuse-port.js';
 import { launch, type Running } from './start.js';
 import { createLogger, flushLogs } from '../proxy/log.js';
 import { applyOp, type AdminOp } from '../routing/admin-ops.js';
@@ -396,7 +397,7 @@ export async function startPrimary(options: StartOptions, processes: number): Pr
   });
   // How connections reach the workers: the kernel (SO_REUSEPORT) on a fixed port where Node has it.
   const fixedPort = (options.listeners?.[0] ?? { port: options.listenPort }).port !== 0;
-  const accept = REUSE_PORT && fixedPort ? 'reuseport' : 'primary round-robin';
+  const accept = NODE_HAS_REUSE_PORT && fixedPort ? 'reuseport' : 'primary round-robin';
   logger.info({ listen: `${options.listenHost}:${publicPort}`, processes, accept, pid: process.pid }, 'jkbalancer started');
 
   process.on('SIGHUP', () => {
@@ -449,13 +450,6 @@ function forwardToPrimary(port: number) {
     },
   };
 }
-
-/**
- * `reusePort` came with Node 22.12 (and 23.1): each worker then accepts its own connections on a
- * fixed port. On older Node the primary accepts them all and hands them round-robin to the workers.
- */
-const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
-const REUSE_PORT = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 12);
 
 export async function startWorker(options: StartOptions): Promise<void> {
   const logger = createLogger(options.logLevel);
@@ -538,7 +532,7 @@ export async function startWorker(options: StartOptions): Promise<void> {
     prepareFarm: hook,
     drainPolicy: false,
     healthChecks: false,
-    reusePort: REUSE_PORT,
+    reusePort: NODE_HAS_REUSE_PORT,
     historyCounts: null,
     beforeListen: async () => {
       toPrimary({ t: 'ready' });
