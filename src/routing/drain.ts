@@ -104,7 +104,7 @@ export class DrainTracker {
   merge(s: DrainSketch): void {
     if (s.lastStickyMs > this.lastStickyMs) this.lastStickyMs = s.lastStickyMs;
     if (s.windowSec !== this.windowSec || this.windowSec === 0) return;
-    const theirs = Uint8Array.from(atob(s.registers), (c) => c.charCodeAt(0));
+    const theirs = Buffer.from(s.registers, 'base64');
     // A sketch from elsewhere (another instance, through Redis) must be laid out as ours.
     if (theirs.length !== this.registers.length || s.epochs.length !== BUCKETS) return;
     for (let slot = 0; slot < BUCKETS; slot++) {
