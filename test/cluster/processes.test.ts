@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_HAS_REUSE_PORT } from '../../src/app/reuse-port.js';
 import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { httpFarm } from '../helpers/balancer.js';
 import { startCli, type CliProcess } from '../helpers/cli-process.js';
@@ -39,7 +38,10 @@ async function startCluster(processes: number, backends: readonly { route: strin
   const cli = startCli(['--workers', workers, '--mounts', join(dir, `m${processes}.properties`), '--listen', `127.0.0.1:${port}`, '--no-persist', '--processes', String(processes), ...args]);
   // Node 22.12+ lets each worker accept its own connections on the fixed port (SO_REUSEPORT); older
   // Node hands them out from the primary. Either way every worker must get traffic (checked below).
-  await cli.waitFor(NODE_HAS_REUSE_PORT ? /"accept":"reuseport".*jkbalancer started/ : /"accept":"primary round-robin".*jkbalancer started/);
+  // Worked out here, not read from the product: a wrong claim of the mode must fail the test.
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  const reusePort = major > 22 || (major === 22 && minor >= 12);
+  await cli.waitFor(reusePort ? /"accept":"reuseport".*jkbalancer started/ : /"accept":"primary round-robin".*jkbalancer started/);
   const req = (path: string, headers: Record<string, string> = {}) => rawGet('127.0.0.1', port, path, { host: `127.0.0.1:${port}`, ...headers });
   const processesView = async (): Promise<ProcessView[]> => {
     // The primary keeps what it last collected: a status read collects afresh.
