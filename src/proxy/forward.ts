@@ -190,7 +190,7 @@ class HttpAttempts implements AttemptRunner {
         if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (docs/load-balancing.md#member-retries)
         return;
       }
-      await relay(resp, info, rule, this.res, outcome);
+      await relay(resp, info, rule, this.res, gone, outcome);
       return;
     }
   }
@@ -213,7 +213,7 @@ function transportFor(target: LbTarget, i: number): Transport {
 }
 
 /** Stream the reply to the client. The head goes out first: from here on nothing is replayed. */
-async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, res: ServerResponse, outcome: AttemptOutcome): Promise<void> {
+async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, res: ServerResponse, gone: ClientGoneSignal, outcome: AttemptOutcome): Promise<void> {
   outcome.status = resp.status;
   const useServerErrors = rule.ext.useServerErrors;
   if (useServerErrors > 0 && resp.status >= useServerErrors) {
@@ -241,7 +241,7 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
   }
   outcome.responseStarted = true;
   try {
-    await new Relay(resp.body, res).run();
+    await new Relay(resp.body, res, gone).run();
     outcome.kind = 'success';
   } catch (err) {
     // A broken backend mid-reply is its fault; anything else is the client going away.
@@ -256,8 +256,11 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
 /**
  * Body → client with backpressure, as one object per reply (no closures). Listeners on the
  * response only while it is full (the usual small reply never needs them). A client that goes away
- * is reported by the transport (it watches the request's ClientSignal) or, while we wait for
- * 'drain', by the response's 'close'. Settles with the transport's TransportError on failure.
+ * is reported by the transport while it still reads the reply (it watches the request's
+ * ClientSignal) or, while we wait for 'drain', by the response's 'close' and by the signal itself:
+ * a reply queued behind another on its connection hears no 'close', and the transport may have
+ * read the whole reply (into the channel) and let go of the signal already. Settles with the
+ * transport's TransportError on failure.
  */
 class Relay implements ReplySink {
   private waiting = false;
@@ -270,6 +273,7 @@ class Relay implements ReplySink {
   constructor(
     private readonly body: ReplyStream,
     private readonly res: ServerResponse,
+    private readonly gone: ClientGoneSignal,
   ) {}
 
   run(): Promise<void> {
@@ -291,14 +295,17 @@ class Relay implements ReplySink {
           this.body.resume();
         }),
       );
-      this.res.on(
-        'close',
-        (this.onClose ??= () => {
-          this.unwait();
-          this.body.discard();
-          this.reject(new TransportError('client_error', 'client went away'));
-        }),
-      );
+      this.onClose ??= () => {
+        this.unwait();
+        this.body.discard();
+        this.reject(new TransportError('client_error', 'client went away'));
+      };
+      if (this.gone.aborted) {
+        this.onClose();
+        return false;
+      }
+      this.res.on('close', this.onClose);
+      this.gone.addEventListener('abort', this.onClose);
     }
     return false;
   }
@@ -319,6 +326,7 @@ class Relay implements ReplySink {
     this.waiting = false;
     this.res.off('drain', this.onDrain!);
     this.res.off('close', this.onClose!);
+    this.gone.removeEventListener('abort', this.onClose!);
   }
 }
 
