@@ -1,6 +1,6 @@
 /**
  * Header rewriting between client and member: hop-by-hop headers never cross the proxy
- * (RFC 9110 §7.6.1, and undici refuses them in requests), X-Forwarded-* are added.
+ * (RFC 9110 §7.6.1), X-Forwarded-* are added.
  * Both directions are one pass over the headers in the common case (this runs on every request).
  */
 import type { TlsFacts } from './transport.js';

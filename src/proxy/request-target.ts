@@ -27,7 +27,7 @@ const HOST_VALUE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]*|\[[0-9A-Fa-f:.]+\])(?::\d*
 
 /**
  * Why the head cannot be forwarded, or null. RFC 9112 §3.2: more than one Host, or an invalid one,
- * is a 400; undici refuses the same (and a second Content-Length) before it sends anything.
+ * is a 400; the transports could not forward them either (nor a second Content-Length).
  */
 export function headProblem(raw: readonly string[]): string | null {
   let hosts = 0;

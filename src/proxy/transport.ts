@@ -162,7 +162,7 @@ export interface Transport {
   /**
    * Another transport with newer settings replaces this one: keep no connection idle, let the
    * requests in flight finish on theirs and close those afterwards. A transport without it is
-   * retired with close(), which must then behave so (undici's Pool.close does).
+   * retired with close(), which must then behave so (the http transport's does).
    */
   retire?(): void;
 }

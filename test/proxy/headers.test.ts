@@ -14,7 +14,7 @@ describe('forwardRequestHeaders', () => {
       ['x-forwarded-for: 1.1.1.1, 10.0.0.9', 'x-forwarded-proto: http', 'forwarded: for=10.0.0.9;proto=http']],
     ["a client's Forwarded and X-Forwarded-Host cannot pose as ours: our hop is the last element", ['Forwarded', 'for=6.6.6.6;proto=https', 'X-Forwarded-Host', 'evil.example', 'Host', 'a.example'],
       ['Host: a.example', 'x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'x-forwarded-host: a.example', 'forwarded: for=6.6.6.6;proto=https, for=10.0.0.9;proto=http;host="a.example"']],
-    ['upgrade and expect never go to undici', ['Upgrade', 'websocket', 'Expect', '100-continue', 'Transfer-Encoding', 'chunked'],
+    ['upgrade and expect never go to a member', ['Upgrade', 'websocket', 'Expect', '100-continue', 'Transfer-Encoding', 'chunked'],
       ['x-forwarded-for: 10.0.0.9', 'x-forwarded-proto: http', 'forwarded: for=10.0.0.9;proto=http']],
   ])('%s', (_name, raw, expected) => {
     expect(pairs(forwardRequestHeaders(raw, '::ffff:10.0.0.9', false))).toEqual(expected);

@@ -1,7 +1,7 @@
 /**
  * The one ReplyStream implementation the transports share: a transport pushes what the backend
  * sends (push/end/fail, in order, as it arrives); the data path takes it with start/resume/discard.
- * Chunks that arrive before start() (undici delivers a small reply's head, body and end in one go)
+ * Chunks that arrive before start() (a small reply's head, body and end come in one read)
  * wait in a queue; backpressure from the sink is passed back as push() returning false.
  */
 import type { ReplySink, ReplyStream, TransportError } from '../transport.js';

@@ -1,7 +1,7 @@
 /**
  * At most `size` requests at once on one member's HTTP pool; the rest wait for a slot for at most
  * connection_acquire_timeout, then the attempt is 'busy' and the lb moves on (as mod_jk does when
- * its connection pool is exhausted). Without it undici would queue a request without bound, and a
+ * its connection pool is exhausted). Without it a member's requests would queue without bound, and a
  * handful of stalled uploads could hold a member's sticky users for as long as they like.
  */
 import { TransportError, type ClientSignal } from '../transport.js';
