@@ -12,13 +12,21 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { TransportError, type RequestBody } from './transport.js';
 
-export function requestBodyLength(req: IncomingMessage): number {
-  const te = req.headers['transfer-encoding'];
-  if (te !== undefined) return -1;
-  const cl = req.headers['content-length'];
-  if (cl === undefined) return 0;
-  const n = Number(cl);
-  return Number.isSafeInteger(n) && n >= 0 ? n : -1;
+/**
+ * The body's length from the raw headers (req.headers would make Node build its header object,
+ * which nothing else on the request path needs): 0 for none, -1 when chunked or unknown. Node's
+ * parser and headProblem() have refused conflicting framing before this runs.
+ */
+export function requestBodyLength(raw: readonly string[]): number {
+  let cl: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i].length;
+    if (n === 17 && raw[i].toLowerCase() === 'transfer-encoding') return -1;
+    if (n === 14 && cl === null && raw[i].toLowerCase() === 'content-length') cl = raw[i + 1];
+  }
+  if (cl === null) return 0;
+  const len = Number(cl);
+  return Number.isSafeInteger(len) && len >= 0 ? len : -1;
 }
 
 const ignore = (): void => {};

@@ -11,17 +11,17 @@ import type { Logger } from 'pino';
 import type { MountRule } from '../config/model.js';
 import type { Balancer } from '../routing/balancer.js';
 import type { DrainRegistry } from '../routing/drain.js';
-import type { AttemptInfo, AttemptOutcome } from '../routing/types.js';
+import type { AttemptInfo, AttemptOutcome, OutcomeKind } from '../routing/types.js';
 import { NO_BODY, ReplayableBody, requestBodyLength, type ClientBody } from './body.js';
 import { ClientGoneSignal } from './client-signal.js';
-import { cookieLines, forwardRequestHeaders, relayResponseHeaders } from './headers.js';
+import { cookieLines, forwardRequestHeaders, hostHeader, relayResponseHeaders } from './headers.js';
 import type { ListenerLimits } from './limits.js';
 import type { RequestObserver } from '../routing/observer.js';
 import { codeForStatus, sendOwnReply } from '../http/own-replies.js';
 import { drive, recordRequest, type AttemptRunner, type Driven } from './request-driver.js';
 import type { ForwardUriMode } from './request-target.js';
 import { tlsFactsOf } from './tls-facts.js';
-import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type ReplyStream, type Transport, type TransportFactory } from './transport.js';
+import { TransportError, type BackendResponse, type ForwardRequest, type ReplySink, type Transport, type TransportFactory } from './transport.js';
 
 /** What the data path needs of one lb worker. */
 export interface LbTarget {
@@ -114,7 +114,7 @@ class HttpAttempts implements AttemptRunner {
     secure: boolean,
   ) {
     this.gone = new ClientGoneSignal(res, req.socket);
-    const length = requestBodyLength(req);
+    const length = requestBodyLength(req.rawHeaders);
     this.body = length === 0 ? NO_BODY : new ReplayableBody(req, length, target.replayLimit, env.limits.bodyIdleTimeoutMs);
     const remoteAddress = req.socket.remoteAddress ?? '';
     this.fwd = {
@@ -125,7 +125,7 @@ class HttpAttempts implements AttemptRunner {
       body: this.body,
       remoteAddress,
       remotePort: req.socket.remotePort ?? 0,
-      serverName: hostName(req.headers.host ?? ''),
+      serverName: hostName(hostHeader(req.rawHeaders)),
       serverPort: env.listenPort,
       secure,
       // Read once per connection; members get them as AJP attributes or X-SSL-* headers.
@@ -190,7 +190,8 @@ class HttpAttempts implements AttemptRunner {
         if (body.replayable && !gone.aborted) continue; // mod_jk retries the same member first (docs/load-balancing.md#member-retries)
         return;
       }
-      await relay(resp, info, rule, this.res, gone, outcome);
+      const relaying = relay(resp, info, rule, this.res, gone, outcome);
+      if (relaying !== null) await relaying;
       return;
     }
   }
@@ -212,8 +213,12 @@ function transportFor(target: LbTarget, i: number): Transport {
   return next;
 }
 
-/** Stream the reply to the client. The head goes out first: from here on nothing is replayed. */
-async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, res: ServerResponse, gone: ClientGoneSignal, outcome: AttemptOutcome): Promise<void> {
+/**
+ * Stream the reply to the client. The head goes out first: from here on nothing is replayed.
+ * Null when it is over at once (the usual small reply, already read whole: no promise, no event-loop
+ * turn), else a promise that settles (never rejects) when it is; either way `outcome` says how it went.
+ */
+function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, res: ServerResponse, gone: ClientGoneSignal, outcome: AttemptOutcome): Promise<void> | null {
   outcome.status = resp.status;
   const useServerErrors = rule.ext.useServerErrors;
   if (useServerErrors > 0 && resp.status >= useServerErrors) {
@@ -222,13 +227,13 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
     outcome.kind = 'success';
     outcome.responseStarted = true;
     sendOwnReply(res, 'JKB_APP_ERROR', { status: resp.status });
-    return;
+    return null;
   }
   const headers = relayResponseHeaders(resp.headers, info.setCookie);
   if (res.destroyed) {
     resp.body.discard();
     outcome.kind = 'client_error';
-    return;
+    return null;
   }
   try {
     // The reason phrase is not relayed: Tomcat's AJP connector sends the bare number, and HTTP/2 has none.
@@ -237,20 +242,10 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
     // A header Node refuses to send (invalid characters): a malformed reply, nothing sent yet.
     resp.body.discard();
     outcome.kind = 'protocol';
-    return;
+    return null;
   }
   outcome.responseStarted = true;
-  try {
-    await new Relay(resp.body, res, gone).run();
-    outcome.kind = 'success';
-  } catch (err) {
-    // A broken backend mid-reply is its fault; anything else is the client going away.
-    outcome.kind = err instanceof TransportError ? err.kind : 'client_error';
-    if (!res.destroyed) res.destroy();
-  } finally {
-    outcome.bytesReceived = resp.bytesReceived();
-    outcome.bytesSent = resp.bytesSent();
-  }
+  return new Relay(resp, res, gone, outcome).run();
 }
 
 /**
@@ -259,28 +254,30 @@ async function relay(resp: BackendResponse, info: AttemptInfo, rule: MountRule, 
  * is reported by the transport while it still reads the reply (it watches the request's
  * ClientSignal) or, while we wait for 'drain', by the response's 'close' and by the signal itself:
  * a reply queued behind another on its connection hears no 'close', and the transport may have
- * read the whole reply (into the channel) and let go of the signal already. Settles with the
- * transport's TransportError on failure.
+ * read the whole reply (into the channel) and let go of the signal already. The outcome is set
+ * when it ends: success, the transport's kind for a broken backend, client_error otherwise.
  */
 class Relay implements ReplySink {
   private waiting = false;
-  private resolve!: () => void;
-  private reject!: (err: TransportError) => void;
+  private settled = false;
+  private resolve: (() => void) | null = null;
   /** Made the first time the response is full. */
   private onDrain: (() => void) | null = null;
   private onClose: (() => void) | null = null;
 
   constructor(
-    private readonly body: ReplyStream,
+    private readonly resp: BackendResponse,
     private readonly res: ServerResponse,
     private readonly gone: ClientGoneSignal,
+    private readonly outcome: AttemptOutcome,
   ) {}
 
-  run(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Null when the reply went out within start() (its body had arrived whole). */
+  run(): Promise<void> | null {
+    this.resp.body.start(this);
+    if (this.settled) return null;
+    return new Promise<void>((resolve) => {
       this.resolve = resolve;
-      this.reject = reject;
-      this.body.start(this);
     });
   }
 
@@ -292,13 +289,13 @@ class Relay implements ReplySink {
         'drain',
         (this.onDrain ??= () => {
           this.unwait();
-          this.body.resume();
+          this.resp.body.resume();
         }),
       );
       this.onClose ??= () => {
         this.unwait();
-        this.body.discard();
-        this.reject(new TransportError('client_error', 'client went away'));
+        this.resp.body.discard();
+        this.fail('client_error');
       };
       if (this.gone.aborted) {
         this.onClose();
@@ -313,12 +310,28 @@ class Relay implements ReplySink {
   end(): void {
     this.unwait();
     this.res.end();
-    this.resolve();
+    this.settle('success');
   }
 
+  /** A broken backend mid-reply is its fault (the transport's kind); the client going away is the client's. */
   error(err: TransportError): void {
     this.unwait();
-    this.reject(err);
+    this.fail(err.kind);
+  }
+
+  private fail(kind: OutcomeKind): void {
+    if (!this.res.destroyed) this.res.destroy();
+    this.settle(kind);
+  }
+
+  private settle(kind: OutcomeKind): void {
+    if (this.settled) return;
+    this.settled = true;
+    const o = this.outcome;
+    o.kind = kind;
+    o.bytesReceived = this.resp.bytesReceived();
+    o.bytesSent = this.resp.bytesSent();
+    this.resolve?.();
   }
 
   private unwait(): void {

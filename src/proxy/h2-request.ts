@@ -53,7 +53,10 @@ export function asHttp1Request(req: Http2ServerRequest): string | null {
   if (host === null && authority !== null) headers.host = authority;
   if (cookie !== null) headers.cookie = cookie;
   // Node's HTTP/1.1 reader calls a body of unknown length chunked; so does body.ts.
-  if (headers['content-length'] === undefined && !req.stream.endAfterHeaders) headers['transfer-encoding'] = 'chunked';
+  if (headers['content-length'] === undefined && !req.stream.endAfterHeaders) {
+    headers['transfer-encoding'] = 'chunked';
+    raw.push('transfer-encoding', 'chunked');
+  }
   Object.defineProperty(req, 'rawHeaders', { value: raw, configurable: true });
   Object.defineProperty(req, 'headers', { value: headers, configurable: true });
   return null;

@@ -132,6 +132,14 @@ export function relayResponseHeaders(raw: readonly string[], setCookie: string |
   return out;
 }
 
+/** The first Host header's value, or ''. */
+export function hostHeader(raw: readonly string[]): string {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') return raw[i + 1];
+  }
+  return '';
+}
+
 /** Every raw Cookie header value, in order (the routing core wants each line). */
 export function cookieLines(raw: readonly string[]): string[] {
   const out: string[] = [];

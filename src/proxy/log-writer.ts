@@ -9,7 +9,7 @@
  */
 import { write, writeSync } from 'node:fs';
 
-const BATCH_BYTES = 16 * 1024;
+const BATCH_BYTES = 64 * 1024;
 const FLUSH_MS = 1000;
 /** A non-blocking stdout (a pipe) may be full: try again shortly. */
 const RETRY_MS = 10;
