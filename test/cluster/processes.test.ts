@@ -243,8 +243,10 @@ describe('the primary', () => {
       expect(after).toHaveLength(2);
       await new Promise((r) => setTimeout(r, 500));
       const killed = await load.stop();
-      // Only requests in flight on the killed worker may fail: one per load loop at most.
-      expect(killed.errors.length + killed.failed.length).toBeLessThanOrEqual(4);
+      // Only requests caught by the kill may fail: per load loop, the one in flight on the killed
+      // worker and at most one more whose connection reached it as it died (that one times out; seen
+      // with either HTTP transport). Anything beyond would be failures after the replacement.
+      expect(killed.errors.length + killed.failed.length).toBeLessThanOrEqual(8);
 
       // The new worker has the drain: no new session reaches node1 anywhere.
       const fresh = await Promise.all(Array.from({ length: 20 }, () => c.req('/app/x')));

@@ -12,7 +12,8 @@ import type { Readable } from 'node:stream';
 import type { MemberConfig } from '../../config/model.js';
 import { ACTIVATION_HEADER, ROUTE_HEADER, pushSslHeaders } from '../headers.js';
 import { TransportError, isLocalResourceError, type BackendResponse, type ForwardRequest, type Transport } from '../transport.js';
-import { Http1Connection, parseProblem, type ConnectOptions, type ExchangeListener } from './http1/connection.js';
+import type { ConnectOptions } from './connect.js';
+import { Http1Connection, parseProblem, type ExchangeListener } from './http1/connection.js';
 import { ReplyChannel } from './reply-channel.js';
 import { SlotGate } from './slot-gate.js';
 

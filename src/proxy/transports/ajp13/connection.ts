@@ -3,8 +3,9 @@
  * listener; while it idles in the pool, any byte or close from the container marks it broken (a
  * container never speaks unasked, so it is closing or confused) and the pool drops it.
  */
-import { connect, type Socket } from 'node:net';
-import { TransportError, isLocalResourceError } from '../../transport.js';
+import type { Socket } from 'node:net';
+import { TransportError } from '../../transport.js';
+import { openSocket, type ConnectOptions } from '../connect.js';
 import { CPING_PACKET, PacketSplitter } from './codec.js';
 import { CPONG } from './protocol.js';
 
@@ -12,16 +13,6 @@ export interface ConnectionListener {
   onPacket(payload: Buffer): void;
   /** The socket closed, errored, or sent garbage; err is null for a plain EOF. */
   onBroken(err: Error | null): void;
-}
-
-export interface ConnectOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Local address ('' = any). */
-  readonly source: string;
-  /** ms; 0 = OS default. */
-  readonly connectTimeoutMs: number;
-  readonly keepalive: boolean;
 }
 
 export class AjpConnection {
@@ -48,28 +39,7 @@ export class AjpConnection {
   /** Open a connection; failures are TransportError('connect', …, nothingSent). */
   static open(o: ConnectOptions, nowMs: number): Promise<AjpConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({
-        host: o.host,
-        port: o.port,
-        ...(o.source ? { localAddress: o.source } : {}),
-        noDelay: true,
-        keepAlive: o.keepalive,
-      });
-      let timer: NodeJS.Timeout | null = null;
-      const fail = (msg: string): void => {
-        if (timer) clearTimeout(timer);
-        socket.destroy();
-        // Out of descriptors here is our shortage, not the member's.
-        const kind = isLocalResourceError(msg) ? 'local' : 'connect';
-        reject(new TransportError(kind, `cannot connect to ${o.host}:${o.port}: ${msg}`, true));
-      };
-      if (o.connectTimeoutMs > 0) timer = setTimeout(() => fail(`timeout after ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
-      socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
-      socket.once('connect', () => {
-        if (timer) clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(new AjpConnection(socket, nowMs));
-      });
+      openSocket(o, (err, socket) => (socket === null ? reject(err) : resolve(new AjpConnection(socket, nowMs))));
     });
   }
 

@@ -7,7 +7,8 @@
  */
 import type { MemberConfig } from '../../../config/model.js';
 import { TransportError, type ClientSignal } from '../../transport.js';
-import { AjpConnection, type ConnectOptions } from './connection.js';
+import type { ConnectOptions } from '../connect.js';
+import { AjpConnection } from './connection.js';
 
 export interface Acquired {
   readonly conn: AjpConnection;

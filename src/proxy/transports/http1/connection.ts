@@ -4,26 +4,15 @@
  * idles in the pool, any byte or close from the backend marks it broken (a server never speaks
  * unasked), and the pool drops it.
  */
-import { connect as netConnect, type Socket } from 'node:net';
-import { isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { TransportError, isLocalResourceError } from '../../transport.js';
+import type { Socket } from 'node:net';
+import type { TransportError } from '../../transport.js';
+import { openSocket, type ConnectOptions } from '../connect.js';
 import { ResponseParser, type ParseError, type ReplyEvents } from './response-parser.js';
 
 /** The request using a connection: its reply's parts, and the connection's failure. */
 export interface ExchangeListener extends ReplyEvents {
   /** The connection failed under it: unparseable bytes (`parse`), or a socket error/EOF (`err` null). */
   broken(err: Error | null, parse: boolean): void;
-}
-
-export interface ConnectOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: boolean;
-  /** Local address ('' = any). */
-  readonly source: string;
-  readonly connectTimeoutMs: number;
-  readonly keepalive: boolean;
 }
 
 export class Http1Connection {
@@ -45,32 +34,7 @@ export class Http1Connection {
 
   /** Opens a connection; `done` gets it, or a TransportError 'connect' (or 'local'), nothing sent. */
   static open(o: ConnectOptions, done: (err: TransportError | null, conn: Http1Connection | null) => void): void {
-    const common = { host: o.host, port: o.port, ...(o.source ? { localAddress: o.source } : {}) };
-    const socket = o.tls
-      ? tlsConnect({ ...common, servername: isIP(o.host) === 0 ? o.host : undefined, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ ...common, noDelay: true, keepAlive: o.keepalive });
-    const ready = o.tls ? 'secureConnect' : 'connect';
-    let timer: NodeJS.Timeout | null = null;
-    const fail = (why: string): void => {
-      if (timer !== null) clearTimeout(timer);
-      socket.removeListener(ready, onReady);
-      socket.destroy();
-      // Out of descriptors here is our shortage, not the member's.
-      done(new TransportError(isLocalResourceError(why) ? 'local' : 'connect', `cannot connect to ${o.host}:${o.port}: ${why}`, true), null);
-    };
-    const onError = (err: NodeJS.ErrnoException): void => fail(err.code ?? err.message);
-    const onReady = (): void => {
-      if (timer !== null) clearTimeout(timer);
-      socket.removeListener('error', onError);
-      if (o.tls) {
-        socket.setNoDelay(true);
-        if (o.keepalive) socket.setKeepAlive(true);
-      }
-      done(null, new Http1Connection(socket));
-    };
-    if (o.connectTimeoutMs > 0) timer = setTimeout(() => fail(`timeout after ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
-    socket.once('error', onError);
-    socket.once(ready, onReady);
+    openSocket(o, (err, socket) => done(err, socket === null ? null : new Http1Connection(socket)));
   }
 
   /** The next reply on it goes to `listener` (`headOnly`: it answers a HEAD). */
