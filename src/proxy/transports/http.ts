@@ -2,8 +2,8 @@
  * HTTP/1.1 members (`type=http`): keep-alive connections of our own (http1/connection.ts), one
  * request at a time on each, the head written as one string, the reply parsed by Node's llhttp
  * (http1/response-parser.ts) and pushed straight into the data path's ReplyChannel. This replaced
- * undici, whose generic client machinery was a third of the proxy's CPU per request (README
- * "Performance"); what undici did for us is here: a bound on connections (SlotGate), idle
+ * undici, whose generic client machinery was the largest single item of the proxy's CPU per request
+ * (about a fifth of it; README "Performance"); what undici did for us is here: a bound on connections (SlotGate), idle
  * expiry, reply timeouts, request bodies streamed with backpressure (chunked when their length is
  * unknown), one transparent retry on a stale keep-alive connection, refusal of requests that cannot
  * be written safely.
