@@ -26,6 +26,8 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** What a request target may hold on the wire. */
 const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
 
+/** The connect timeout when the member sets no socket_connect_timeout. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** How long an idle connection is kept when the member sets no connection_pool_timeout. */
 const DEFAULT_IDLE_MS = 4_000;
 /** A backend's `Keep-Alive: timeout=N` is cut by this much: its close must not cross our reuse. */
@@ -33,10 +35,6 @@ const KEEP_ALIVE_MARGIN_MS = 1_000;
 /** How often idle connections past their time are closed. */
 const SWEEP_MS = 1_000;
 
-export interface HttpTransportOptions {
-  /** Override for tests: connect timeout when the member sets none (ms). */
-  readonly defaultConnectTimeoutMs?: number;
-}
 
 /**
  * The request head as written to the member: request line, the client's headers as the data path
@@ -88,6 +86,12 @@ class Http1Pool {
   retired = false;
   private readonly sweeper: NodeJS.Timeout;
   private onEmpty: (() => void) | null = null;
+  /** An idle connection the backend closed (or spoke on) leaves the pool; one function for all. */
+  private readonly dropIdle = (conn: Http1Connection): void => {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.closeOne(conn);
+  };
 
   constructor(
     readonly connect: ConnectOptions,
@@ -135,11 +139,7 @@ class Http1Pool {
       return;
     }
     conn.idleUntilMs = Date.now() + ms;
-    conn.onIdleBroken = () => {
-      const i = this.idle.indexOf(conn);
-      if (i >= 0) this.idle.splice(i, 1);
-      this.closeOne(conn);
-    };
+    conn.onIdleBroken = this.dropIdle;
     this.idle.push(conn);
   }
 
@@ -332,8 +332,8 @@ function socketFailure(err: Error | null, headWasSeen: boolean): TransportError 
   return new TransportError('read', headWasSeen ? `reply broken: ${why}` : `connection closed before the reply: ${why}`);
 }
 
-export function createHttpTransport(member: MemberConfig, opts: HttpTransportOptions = {}): Transport {
-  const connectTimeoutMs = member.socketConnectTimeoutMs > 0 ? member.socketConnectTimeoutMs : (opts.defaultConnectTimeoutMs ?? 10_000);
+export function createHttpTransport(member: MemberConfig): Transport {
+  const connectTimeoutMs = member.socketConnectTimeoutMs > 0 ? member.socketConnectTimeoutMs : DEFAULT_CONNECT_TIMEOUT_MS;
   // Idle sockets close after connection_pool_timeout (mod_jk closes them at maintenance), or
   // sooner when the backend's Keep-Alive says it closes them sooner.
   const idleMs = member.connectionPoolTimeoutSec > 0 ? member.connectionPoolTimeoutSec * 1000 : DEFAULT_IDLE_MS;

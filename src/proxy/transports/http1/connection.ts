@@ -23,7 +23,7 @@ export class Http1Connection {
   /** While idle: when the pool stops reusing it (ms, Date.now clock). */
   idleUntilMs = 0;
   /** Called once when it breaks while idle (the pool removes it). */
-  onIdleBroken: (() => void) | null = null;
+  onIdleBroken: ((conn: Http1Connection) => void) | null = null;
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -95,7 +95,7 @@ export class Http1Connection {
     const l = this.listener;
     this.listener = null;
     if (l !== null) l.broken(err, parse);
-    else this.onIdleBroken?.();
+    else this.onIdleBroken?.(this);
   }
 }
 

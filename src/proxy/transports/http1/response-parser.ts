@@ -112,11 +112,6 @@ export class ResponseParser {
     this.headOnly = headOnly;
   }
 
-  /** Stop delivering (the attempt gave up); the connection is closed with it. */
-  forget(): void {
-    this.events = null;
-  }
-
   /** Bytes from the connection; a ParseError when they are not a well-formed reply. */
   execute(data: Buffer): ParseError | null {
     try {
