@@ -202,9 +202,11 @@ describe('the primary', () => {
     try {
       process.kill(pids[0], 'SIGSTOP');
       const started = Date.now();
-      // node:cluster may hand a new connection to the stopped worker, where it waits: send the same
-      // (idempotent) change on four connections and take the first answer, from the running worker.
-      const sent = Array.from({ length: 4 }, () => c.req('/jkstatus?cmd=update&w=lb&sw=node2&vwf=3&mime=txt'));
+      // A new connection may reach the stopped worker, where it waits: with SO_REUSEPORT the kernel
+      // picks the worker by a hash of the client's port, so each connection is a coin toss (all of
+      // four landed there in one CI run: odds 1 in 16). Send the same (idempotent) change on 16
+      // connections and take the first answer, from the running worker.
+      const sent = Array.from({ length: 16 }, () => c.req('/jkstatus?cmd=update&w=lb&sw=node2&vwf=3&mime=txt'));
       // The first request applies the change and waits for the workers; a same-valued one after it
       // changes nothing and answers at once.
       const answer = await Promise.any(sent.map((p) => p.then((r) => (r.body.includes('type=ERROR') ? r : Promise.reject(new Error(r.body))))));
