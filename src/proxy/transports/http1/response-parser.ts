@@ -5,7 +5,16 @@
  * a reply ambiguous (Content-Length with Transfer-Encoding, two Content-Lengths, bad characters,
  * a head over the --max-http-header-size limit) and hands the head over as the flat
  * [name, value, …] list the data path relays. This module is the only one that touches it.
+ *
+ * The usual reply — a head that arrived whole, status 2xx–5xx, plain tokens and values, one
+ * Content-Length, HTTP/1.1 — is read here in JavaScript instead (plainReply): crossing into llhttp
+ * and back four times per reply (message begin, head, body, end), with the strings and a copy of
+ * the body made in C++, was the largest item of the transport's CPU per request. That fast path
+ * never refuses anything: whatever it is not sure of (a head in pieces, chunked, 1xx, 204/304,
+ * HEAD, HTTP/1.0, a Connection other than keep-alive, any questionable character) goes to llhttp unread, and
+ * test/proxy/transports/http1-parser.test.ts holds the two to the same events on every split.
  */
+import http from 'node:http';
 import { createRequire } from 'node:module';
 
 /** The parts of llhttp's binding used here. */
@@ -38,6 +47,17 @@ const K_HEADERS_COMPLETE = Parser.kOnHeadersComplete | 0;
 const K_BODY = Parser.kOnBody | 0;
 const K_MESSAGE_COMPLETE = Parser.kOnMessageComplete | 0;
 
+/** RFC 9110 token: a header name llhttp takes as it is. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header value llhttp takes as it is, once stripped of surrounding blanks (HTAB, SP, VCHAR, obs-text). */
+const PLAIN_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A reason phrase without surrounding blanks (or none). */
+const PLAIN_REASON = /^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$/;
+const DIGITS = /^\d{1,15}$/;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** Node's limit on a head (--max-http-header-size): a longer one is llhttp's to refuse. */
+const MAX_HEAD = http.maxHeaderSize;
+
 /** What a reply's parts go to, in order: head (after any 1xx, which are dropped), body chunks, end. */
 export interface ReplyEvents {
   /** `headers` flat; `keepAlive`: the connection may carry another request after this reply. */
@@ -63,14 +83,22 @@ export class ResponseParser {
   /** Header pairs llhttp delivered in pieces (more than 32 of them, or a head over several reads). */
   private pending: string[] | null = null;
   private inBody = false;
+  /** llhttp sits between two replies (it saw none of the current one): the fast path may read it. */
+  private nativeIdle = true;
+  /** Body bytes still owed by a reply the fast path read the head of; -1 when none is being read. */
+  private fastLeft = -1;
+  /** Replies whose head the fast path read (the tests check that it does). */
+  fastReplies = 0;
 
-  constructor() {
+  /** `fastPath` false: every byte through llhttp (the tests compare the two). */
+  constructor(private readonly fastPath = true) {
     const p = new Parser();
     // 0 = Node's limit (--max-http-header-size, 16 KiB by default); no lenient flags.
     p.initialize(Parser.RESPONSE, {}, 0, 0);
     // A reply starting while no request waits for one (bytes after the previous reply's end, which
     // would otherwise be taken as the next request's reply) breaks the connection at its first byte.
     p[K_MESSAGE_BEGIN] = () => {
+      this.nativeIdle = false;
       if (this.events === null) throw new UnexpectedReply('a reply nobody asked for');
     };
     p[K_HEADERS] = (headers: string[]) => {
@@ -100,6 +128,7 @@ export class ResponseParser {
       // The end of a 1xx: the reply itself is still to come.
       if (!this.inBody) return;
       this.inBody = false;
+      this.nativeIdle = true;
       this.events = null;
       ev?.complete();
     };
@@ -114,6 +143,20 @@ export class ResponseParser {
 
   /** Bytes from the connection; a ParseError when they are not a well-formed reply. */
   execute(data: Buffer): ParseError | null {
+    for (;;) {
+      if (this.fastLeft >= 0) {
+        data = this.fastBody(data);
+      } else if (this.fastPath && this.nativeIdle && this.events !== null && !this.headOnly) {
+        const rest = this.plainReply(data);
+        if (rest === data) break;
+        data = rest;
+      } else break;
+      if (data.length === 0) return null;
+    }
+    return this.toNative(data);
+  }
+
+  private toNative(data: Buffer): ParseError | null {
     try {
       const r = this.native.execute(data);
       return typeof r === 'number' ? null : r;
@@ -122,8 +165,96 @@ export class ResponseParser {
     }
   }
 
+  /**
+   * A whole plain reply head at the start of `data`: handed over, with as much of its body as came
+   * along; what follows the reply is returned (for llhttp, which refuses it: nobody asked for it).
+   * Anything less plain: `data` untouched, for llhttp.
+   */
+  private plainReply(data: Buffer): Buffer {
+    const end = data.indexOf(HEAD_END);
+    if (end < 0 || end + 4 > MAX_HEAD) return data;
+    const head = data.toString('latin1', 0, end);
+    // "HTTP/1.1 " status, then nothing or " " and a reason.
+    if (!head.startsWith('HTTP/1.1 ')) return data;
+    let eol = head.indexOf('\r\n');
+    if (eol < 0) eol = head.length;
+    const status = Number(head.slice(9, 12));
+    const c3 = head.charCodeAt(12);
+    if (!(status >= 200 && status < 600) || status === 204 || status === 304 || !DIGITS.test(head.slice(9, 12))) return data;
+    let reason = '';
+    if (eol > 12) {
+      if (c3 !== 32) return data;
+      reason = head.slice(13, eol);
+      if (!PLAIN_REASON.test(reason)) return data;
+    }
+    const headers: string[] = [];
+    let length = -1;
+    for (let at = eol + 2; at < head.length; ) {
+      let next = head.indexOf('\r\n', at);
+      if (next < 0) next = head.length;
+      const colon = head.indexOf(':', at);
+      if (colon < 0 || colon > next) return data;
+      const name = head.slice(at, colon);
+      if (!TOKEN.test(name)) return data;
+      let from = colon + 1;
+      let to = next;
+      while (from < to && (head.charCodeAt(from) === 32 || head.charCodeAt(from) === 9)) from++;
+      while (to > from && (head.charCodeAt(to - 1) === 32 || head.charCodeAt(to - 1) === 9)) to--;
+      const value = head.slice(from, to);
+      if (!PLAIN_VALUE.test(value)) return data;
+      const n = name.length;
+      if (n === 14 && name.toLowerCase() === 'content-length') {
+        if (length >= 0 || !DIGITS.test(value)) return data;
+        length = Number(value);
+      } else if ((n === 10 && name.toLowerCase() === 'connection') || (n === 16 && name.toLowerCase() === 'proxy-connection')) {
+        // Only the usual keep-alive: llhttp refuses whatever follows a reply that closes.
+        if (value.length !== 10 || value.toLowerCase() !== 'keep-alive') return data;
+      } else if ((n === 17 && name.toLowerCase() === 'transfer-encoding') || (n === 7 && name.toLowerCase() === 'upgrade')) {
+        return data;
+      }
+      headers.push(name, value);
+      at = next + 2;
+    }
+    if (length < 0) return data;
+    const ev = this.events!;
+    this.inBody = true;
+    this.fastLeft = length;
+    this.fastReplies++;
+    ev.head(status, reason, headers, true);
+    return this.fastBody(data.subarray(end + 4));
+  }
+
+  /** Body bytes of a reply the fast path is reading; what follows its end is returned. */
+  private fastBody(data: Buffer): Buffer {
+    const left = this.fastLeft;
+    const ev = this.events;
+    if (ev === null) {
+      // The reply's user gave up (the connection is being destroyed): nothing more to hand over.
+      this.fastLeft = -1;
+      return data.subarray(data.length);
+    }
+    if (left > 0 && data.length > 0) {
+      const chunk = data.length <= left ? data : data.subarray(0, left);
+      this.fastLeft = left - chunk.length;
+      ev.body(chunk);
+      if (this.events !== ev) {
+        this.fastLeft = -1;
+        return data.subarray(data.length);
+      }
+      data = data.subarray(chunk.length);
+    }
+    if (this.fastLeft > 0) return data;
+    this.fastLeft = -1;
+    this.inBody = false;
+    this.events = null;
+    ev.complete();
+    return data;
+  }
+
   /** The connection's end: completes a close-delimited body, or says the reply was cut short. */
   finish(): ParseError | null {
+    // A Content-Length body the fast path was reading is simply cut short (the connection says so).
+    if (this.fastLeft >= 0) return null;
     try {
       const r = this.native.finish();
       return r instanceof Error ? r : null;
@@ -135,6 +266,7 @@ export class ResponseParser {
   /** Frees the native parser; never from inside one of its callbacks (after them, on a later turn). */
   close(): void {
     this.events = null;
+    this.fastLeft = -1;
     setImmediate(closeNative, this.native);
   }
 }
