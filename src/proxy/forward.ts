@@ -122,6 +122,7 @@ class HttpAttempts implements AttemptRunner {
       url,
       httpVersion: req.httpVersion,
       headers: forwardRequestHeaders(req.rawHeaders, remoteAddress, secure),
+      headersChecked: req.httpVersionMajor === 1,
       body: this.body,
       remoteAddress,
       remotePort: req.socket.remotePort ?? 0,

@@ -81,6 +81,12 @@ export interface ForwardRequest {
   readonly httpVersion: string;
   /** Client headers as a flat [name, value, name, value…] list, hop-by-hop headers already removed. */
   readonly headers: readonly string[];
+  /**
+   * Every name in `headers` is a token and no value holds a control character: they came through
+   * Node's HTTP/1.1 parser, which refuses anything else (HTTP/2's lets some control characters
+   * through, so its headers are checked before they are written).
+   */
+  readonly headersChecked: boolean;
   readonly body: RequestBody;
   readonly remoteAddress: string;
   readonly remotePort: number;

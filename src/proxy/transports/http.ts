@@ -44,11 +44,12 @@ function requestHead(req: ForwardRequest, hostHeader: string): string | null {
   if (!TOKEN.test(req.method) || req.url.length === 0 || BAD_TARGET.test(req.url) || BAD_VALUE.test(req.route)) return null;
   let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
   const h = req.headers;
+  const check = !req.headersChecked;
   let host = false;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i];
     const value = h[i + 1];
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) return null;
+    if (check && (!TOKEN.test(name) || BAD_VALUE.test(value))) return null;
     if (name.length === 4 && name.toLowerCase() === 'host') host = true;
     head += `${name}: ${value}\r\n`;
   }

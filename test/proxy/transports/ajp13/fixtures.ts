@@ -51,6 +51,7 @@ export function request(over: Partial<ForwardRequest> = {}): ForwardRequest {
     url: '/app/echo',
     httpVersion: '1.1',
     headers: ['host', 'example.test'],
+    headersChecked: false,
     body: noBody,
     remoteAddress: '10.1.2.3',
     remotePort: 40404,
