@@ -19,7 +19,7 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Response headers that must not be relayed as they are (Node sets its own framing). */
+/** Response headers that must not be relayed as they are (Node sets its own framing); 2, 7, 10, 16 or 17 characters long. */
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 /** Header names that carry jkbalancer's own facts to the backend; a client may not set them. */
@@ -120,6 +120,12 @@ export function relayResponseHeaders(raw: readonly string[], setCookie: string |
   let out: string[] = [];
   let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i].length;
+    // Only names as long as a hop-by-hop one need a closer look (most replies have none).
+    if (n !== 2 && n !== 7 && n !== 10 && n !== 16 && n !== 17) {
+      out.push(raw[i], raw[i + 1]);
+      continue;
+    }
     const lower = raw[i].toLowerCase();
     if (RESPONSE_HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') connection = connection ? `${connection},${raw[i + 1]}` : raw[i + 1];
