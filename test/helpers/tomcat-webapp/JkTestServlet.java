@@ -10,6 +10,8 @@
  *   /big?bytes=N        stream N bytes (byte i = i % 251) without Content-Length (chunked over HTTP);
  *                       length=1 sets Content-Length instead
  *   /stall?ms=N         send headers and 5 bytes, flush, sleep N ms, then send 5 more bytes
+ *   /hello              a small fixed text reply naming the jvmRoute, as a page handler answers a GET:
+ *                       it never reads the request body (the bench's Tomcat rows)
  */
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +36,7 @@ public class JkTestServlet extends HttpServlet {
             case "/echo" -> echo(req, resp);
             case "/big" -> big(req, resp);
             case "/stall" -> stall(req, resp);
+            case "/hello" -> hello(resp);
             default -> resp.sendError(404);
         }
     }
@@ -104,6 +107,13 @@ public class JkTestServlet extends HttpServlet {
         Object certs = req.getAttribute("jakarta.servlet.request.X509Certificate");
         if (!(certs instanceof java.security.cert.X509Certificate[] chain) || chain.length == 0) return null;
         return chain[0].getSubjectX500Principal().getName();
+    }
+
+    private static void hello(HttpServletResponse resp) throws IOException {
+        byte[] body = ("hello from " + System.getProperty("jk.jvmRoute", "") + "\n").getBytes(StandardCharsets.UTF_8);
+        resp.setContentType("text/plain;charset=UTF-8");
+        resp.setContentLength(body.length);
+        resp.getOutputStream().write(body);
     }
 
     private static void big(HttpServletRequest req, HttpServletResponse resp) throws IOException {

@@ -110,6 +110,13 @@ export class Exchange implements ConnectionListener, ReplySource {
       }
       case P.GET_BODY_CHUNK:
         this.askedForBody = true;
+        if (this.bodyFinished && this.bodyOps === 0) {
+          // Nothing (more) to send: the empty packet goes at once. Tomcat asks even when a request
+          // has no body at all, whenever the servlet reads its input without a Content-Length.
+          decodeGetBodyChunk(payload);
+          this.writeOut(EMPTY_BODY_PACKET);
+          break;
+        }
         this.queueBodyChunk(decodeGetBodyChunk(payload));
         return;
       case P.END_RESPONSE:
