@@ -2,7 +2,8 @@
  * One bench row: a target (a URL, maybe a cookie, maybe a proxy process) is warmed up, then loaded
  * for a fixed time while the proxy's CPU time is read before and after; with --repeat the rows are
  * measured round after round (so drift on a shared machine hits all of them alike) and every
- * column is the median of the rounds.
+ * column is the median of the rounds; a ratio between two rows is the median of their ratios within
+ * each round.
  */
 import { runLoad } from './load.js';
 import { PROXY_CPU, canPin, cpuBusyUs, cpuTimeUs } from './procs.js';
@@ -126,13 +127,25 @@ export async function measureAll(targets: Target[], o: MeasureOptions): Promise<
       samples.get(t)!.push(await sample(t, o));
     }
   }
-  const combined = new Map(targets.map((t) => [t.scenario, combine(samples.get(t)!)]));
-  const ratio = (row: Sample, other: string | undefined) => {
-    const base = other === undefined ? undefined : combined.get(other)?.cpuUsPerReq;
-    return row.cpuUsPerReq !== null && base ? row.cpuUsPerReq / base : null;
+  const byScenario = new Map(targets.map((t) => [t.scenario, samples.get(t)!]));
+  /**
+   * The median over the rounds of this row's CPU per request ÷ the other row's in the same round:
+   * the machine's speed drifts between rounds, much less between two rows of one round.
+   */
+  const ratio = (mine: Sample[], other: string | undefined): number | null => {
+    const theirs = other === undefined ? undefined : byScenario.get(other);
+    if (theirs === undefined) return null;
+    const r: number[] = [];
+    for (let i = 0; i < mine.length; i++) {
+      const a = mine[i].cpuUsPerReq;
+      const b = theirs[i].cpuUsPerReq;
+      if (a === null || !b) return null;
+      r.push(a / b);
+    }
+    return r.length > 0 ? median(r) : null;
   };
   return targets.map((t) => {
-    const row = combined.get(t.scenario)!;
-    return { scenario: t.scenario, ...row, vsBare: ratio(row, t.bare), ajpVsHttp: ratio(row, t.http) };
+    const mine = samples.get(t)!;
+    return { scenario: t.scenario, ...combine(mine), vsBare: ratio(mine, t.bare), ajpVsHttp: ratio(mine, t.http) };
   });
 }
