@@ -15,13 +15,17 @@ export interface BenchOptions {
   readonly straceRequests: number;
   /** Profile the proxies instead of the table. */
   readonly cpuProf: boolean;
+  /** Count user-space instructions per request under callgrind instead of the table. */
+  readonly instructions: boolean;
+  /** Requests counted per proxy under callgrind. */
+  readonly instructionRequests: number;
 }
 
 export const USAGE =
-  'npm run bench -- [--duration 10] [--warmup 2] [--connections 50] [--repeat 1] [--json] [--no-tomcat] [--strace [--strace-requests 20000]] [--cpu-prof]';
+  'npm run bench -- [--duration 10] [--warmup 2] [--connections 50] [--repeat 1] [--json] [--no-tomcat] [--strace [--strace-requests 20000]] [--cpu-prof] [--instructions [--instruction-requests 4000]]';
 
-const NUMBERS = { duration: 10, warmup: 2, connections: 50, repeat: 1, 'strace-requests': 20_000 } as const;
-const FLAGS = ['json', 'no-tomcat', 'strace', 'cpu-prof'] as const;
+const NUMBERS = { duration: 10, warmup: 2, connections: 50, repeat: 1, 'strace-requests': 20_000, 'instruction-requests': 4_000 } as const;
+const FLAGS = ['json', 'no-tomcat', 'strace', 'cpu-prof', 'instructions'] as const;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const nums: Record<string, number> = { ...NUMBERS };
@@ -45,5 +49,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     strace: flags.has('strace'),
     straceRequests: nums['strace-requests'],
     cpuProf: flags.has('cpu-prof'),
+    instructions: flags.has('instructions'),
+    instructionRequests: nums['instruction-requests'],
   };
 }

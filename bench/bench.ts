@@ -6,14 +6,16 @@
  * proxy process's CPU µs per request, with its ratio to the bare forwarder's. Proxies run on one
  * CPU, load generator and backends on the other, when taskset can pin them. Nothing is asserted:
  * it is a measurement. `--strace` counts syscalls per request instead (syscalls.ts), `--cpu-prof`
- * profiles the proxies (profile.ts).
+ * profiles the proxies (profile.ts), `--instructions` counts their user-space instructions per
+ * request under callgrind (instructions.ts).
  *
- *   npm run bench -- [--duration 10] [--warmup 2] [--connections 50] [--repeat N] [--json] [--no-tomcat] [--strace | --cpu-prof]
+ *   npm run bench -- [--duration 10] [--warmup 2] [--connections 50] [--repeat N] [--json] [--no-tomcat] [--strace | --cpu-prof | --instructions]
  */
 import { parseArgs, type BenchOptions } from './args.js';
 import { loadTool } from './load.js';
 import { measureAll, type Row, type Target } from './measure.js';
 import { LOAD_CPU, PROXY_CPU, canPin, cleanup, pinSelf } from './procs.js';
+import { countInstructions } from './instructions.js';
 import { profileProxies } from './profile.js';
 import { staticTargets } from './static-rows.js';
 import { printSyscallTables, traceAll } from './syscalls.js';
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
   say(`jkbalancer bench: node ${process.version}, load ${loadTool}, ${o.connections} connections`);
   say(pinning);
   if (o.cpuProf) return profileProxies({ ...o, say });
+  if (o.instructions) return countInstructions({ requests: o.instructionRequests, json: o.json, say });
   const all = await targets(o, say);
 
   if (o.strace) {

@@ -38,11 +38,19 @@ export function benchCertificate(): { certFile: string; keyFile: string } {
   return { certFile, keyFile };
 }
 
-/** The bare undici-dispatch forwarder in front of `backends` (route → port on 127.0.0.1); `nodeFlags` e.g. --cpu-prof. */
-export async function startBare(backends: Record<string, number>, nodeFlags: string[] = []): Promise<ProxyProcess> {
+/** Node with `args`, run by `wrap` (a command and its arguments, e.g. valgrind) when there is one. */
+function nodeCommand(wrap: readonly string[], args: string[]): [string, string[]] {
+  return wrap.length === 0 ? [process.execPath, args] : [wrap[0], [...wrap.slice(1), process.execPath, ...args]];
+}
+
+/**
+ * The bare undici-dispatch forwarder in front of `backends` (route → port on 127.0.0.1); `nodeFlags`
+ * e.g. --cpu-prof; `wrap` a command that runs node (valgrind).
+ */
+export async function startBare(backends: Record<string, number>, nodeFlags: string[] = [], wrap: readonly string[] = []): Promise<ProxyProcess> {
   const args = Object.entries(backends).map(([route, port]) => `${route}=127.0.0.1:${port}`);
   // stdin stays a pipe: the forwarder exits when it closes, even if the bench is killed outright.
-  const child = spawnOn(PROXY_CPU, process.execPath, [...nodeFlags, join(ROOT, 'dist/bench/forwarder.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawnOn(PROXY_CPU, ...nodeCommand(wrap, [...nodeFlags, join(ROOT, 'dist/bench/forwarder.js'), ...args]), { stdio: ['pipe', 'pipe', wrap.length > 0 ? 'ignore' : 'inherit'] });
   const { port } = await firstJsonLine<{ port: number }>(child, 'bare forwarder');
   return {
     pid: child.pid!,
@@ -69,9 +77,11 @@ export async function startJkbalancer(
     readonly tls?: { certFile: string; keyFile: string };
     /** Share the admin state through this Redis (--state-redis). */
     readonly stateRedis?: string;
+    /** A command that runs node (valgrind): the process is then much slower to start. */
+    readonly wrap?: readonly string[];
   } = {},
 ): Promise<ProxyProcess> {
-  const { tls, stateRedis } = extra;
+  const { tls, stateRedis, wrap = [] } = extra;
   const workers = [
     'worker.list=lb',
     'worker.lb.type=lb',
@@ -98,10 +108,10 @@ export async function startJkbalancer(
     '--processes', String(processes),
     ...(stateRedis ? ['--state-redis', stateRedis] : []),
   ];
-  const child = spawnOn(pinned ? PROXY_CPU : null, process.execPath, args, { stdio: ['ignore', log, 'inherit'] });
+  const child = spawnOn(pinned ? PROXY_CPU : null, ...nodeCommand(wrap, args), { stdio: ['ignore', log, wrap.length > 0 ? 'ignore' : 'inherit'] });
   closeSync(log);
   await Promise.race([
-    waitForPort(port),
+    waitForPort(port, wrap.length > 0 ? 180_000 : 20_000),
     new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`jkbalancer ${name} exited (code ${code}); its log: ${logFile}`)))),
   ]);
   return {
