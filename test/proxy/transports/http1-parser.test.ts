@@ -108,6 +108,7 @@ const CORPUS = [
   'HTTP/1.1 200 OK\nContent-Length: 2\n\nxy',
   'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxyHTTP/1.1 200 OK\r\n',
   `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(20_000)}\r\nContent-Length: 2\r\n\r\nxy`,
+  ...[8_150, 16_300, 16_340, 16_360].map((n) => `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(n)}\r\nContent-Length: 2\r\n\r\nxy`),
   'garbage\r\n\r\n',
 ];
 

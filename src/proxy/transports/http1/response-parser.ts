@@ -55,8 +55,11 @@ const K_MESSAGE_COMPLETE = Parser.kOnMessageComplete | 0;
 const PLAIN_HEAD = /^HTTP\/1\.1 [2-5]\d\d(?: [\x20-\x7e]*)?(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*)+$/;
 const DIGITS = /^\d{1,15}$/;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-/** Node's limit on a head (--max-http-header-size): a longer one is llhttp's to refuse. */
-const MAX_HEAD = http.maxHeaderSize;
+/**
+ * Heads up to half Node's limit (--max-http-header-size) only: one near the limit is llhttp's to
+ * take or refuse, by its own count.
+ */
+const MAX_HEAD = http.maxHeaderSize >> 1;
 
 /** What a reply's parts go to, in order: head (after any 1xx, which are dropped), body chunks, end. */
 export interface ReplyEvents {
