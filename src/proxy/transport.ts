@@ -83,8 +83,8 @@ export interface ForwardRequest {
   readonly headers: readonly string[];
   /**
    * Every name in `headers` is a token and no value holds a control character: they came through
-   * Node's HTTP/1.1 parser, which refuses anything else (HTTP/2's lets some control characters
-   * through, so its headers are checked before they are written).
+   * Node's HTTP/1.1 parser, which refuses anything else. HTTP/2 requests come through nghttp2,
+   * whose rules are not llhttp's: their headers are checked before they are written.
    */
   readonly headersChecked: boolean;
   readonly body: RequestBody;
