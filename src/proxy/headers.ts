@@ -19,8 +19,10 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Response headers that must not be relayed as they are (Node sets its own framing); 2, 7, 10, 16 or 17 characters long. */
+/** Response headers that must not be relayed as they are (Node sets its own framing). */
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** Bit n set: some name of RESPONSE_HOP_BY_HOP is n characters long (all are under 32). */
+const RESPONSE_HOP_BY_HOP_LENGTHS = [...RESPONSE_HOP_BY_HOP].reduce((mask, name) => mask | (1 << name.length), 0);
 
 /** Header names that carry jkbalancer's own facts to the backend; a client may not set them. */
 export const ACTIVATION_HEADER = 'x-jk-lb-activation';
@@ -122,7 +124,7 @@ export function relayResponseHeaders(raw: readonly string[], setCookie: string |
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i].length;
     // Only names as long as a hop-by-hop one need a closer look (most replies have none).
-    if (n !== 2 && n !== 7 && n !== 10 && n !== 16 && n !== 17) {
+    if (n >= 32 || ((RESPONSE_HOP_BY_HOP_LENGTHS >>> n) & 1) === 0) {
       out.push(raw[i], raw[i + 1]);
       continue;
     }

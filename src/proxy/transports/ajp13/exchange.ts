@@ -108,17 +108,18 @@ export class Exchange implements ConnectionListener, ReplySource {
         if (data.length > 0 && !(this.reply as ReplyChannel).push(data)) this.pause();
         break;
       }
-      case P.GET_BODY_CHUNK:
+      case P.GET_BODY_CHUNK: {
         this.askedForBody = true;
+        const requested = decodeGetBodyChunk(payload);
         if (this.bodyFinished && this.bodyOps === 0) {
           // Nothing (more) to send: the empty packet goes at once. Tomcat asks even when a request
           // has no body at all, whenever the servlet reads its input without a Content-Length.
-          decodeGetBodyChunk(payload);
           this.writeOut(EMPTY_BODY_PACKET);
           break;
         }
-        this.queueBodyChunk(decodeGetBodyChunk(payload));
+        this.queueBodyChunk(requested);
         return;
+      }
       case P.END_RESPONSE:
         if (this.state !== 'body') throw new AjpProtocolError('END_RESPONSE before SEND_HEADERS');
         this.finish(decodeEndResponse(payload));
