@@ -40,7 +40,8 @@ function output(child: ChildProcess, what: string): Promise<string> {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${what} exited with code ${code}:\n${out}`))));
+    // 'close', not 'exit': only then has all of stdout been read.
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${what} exited with code ${code}:\n${out}`))));
   });
 }
 

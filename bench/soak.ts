@@ -434,7 +434,8 @@ async function main(): Promise<number> {
     // Stop it as an operator would; it must exit 0.
     let exit = died ?? 'still running';
     if (aliveAtEnd) {
-      const exited = new Promise<string>((r) => lb.once('exit', (code, signal) => r(code !== null ? `exit code ${code}` : `signal ${signal}`)));
+      // 'close': its last log lines (counted below) are read by then.
+      const exited = new Promise<string>((r) => lb.once('close', (code, signal) => r(code !== null ? `exit code ${code}` : `signal ${signal}`)));
       stopping = true;
       lb.kill('SIGTERM');
       exit = await Promise.race([exited, sleep(15_000).then(() => 'did not exit within 15 s of SIGTERM')]);

@@ -25,7 +25,18 @@ export function startCli(args: readonly string[]): CliProcess {
   child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  // 'exit' can come before the last of stdout has been read (the log batch flushed at exit, the
+  // "stopped" line): settle on 'close', when the pipes are drained. Bounded, since a worker process
+  // that inherited the pipes could outlive the primary.
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      const late = setTimeout(() => r(code), 5000);
+      child.once('close', () => {
+        clearTimeout(late);
+        r(code);
+      });
+    }),
+  );
   return {
     child,
     out: () => out,
