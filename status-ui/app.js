@@ -223,6 +223,16 @@
     if (badge.dataset.value !== value) badge.dataset.value = value;
   }
 
+  /**
+   * Puts `node` right after `prev` (first in `parent` when prev is null), moving it only when it is
+   * elsewhere: a move takes it out of the document for an instant, and the keyboard focus inside it
+   * with it — a refresh that re-inserted every row would send a keyboard user back to the start.
+   */
+  function placeAfter(parent, prev, node) {
+    const want = prev ? prev.nextElementSibling : parent.firstElementChild;
+    if (want !== node) parent.insertBefore(node, want);
+  }
+
   function render(data) {
     const at = performance.now();
     const server = data.server ? `${data.server.name}:${data.server.port}` : '';
@@ -235,12 +245,15 @@
       return;
     }
     const seenLbs = new Set();
+    let prevSection = null;
     for (const lb of data.balancers || []) {
       seenLbs.add(lb.name);
       const entry = lbs.get(lb.name) || createLb(lb.name);
-      container.appendChild(entry.section); // keeps the API's order; a no-op when already in place
+      placeAfter(container, prevSection, entry.section); // the API's order
+      prevSection = entry.section;
       updateLb(entry, lb);
       const seenMembers = new Set();
+      let prevRow = null;
       for (const m of lb.members) {
         seenMembers.add(m.name);
         let row = entry.rows.get(m.name);
@@ -248,7 +261,8 @@
           row = createRow(lb.name, m.name);
           entry.rows.set(m.name, row);
         }
-        if (entry.tbody.lastElementChild !== row.tr) entry.tbody.appendChild(row.tr);
+        placeAfter(entry.tbody, prevRow, row.tr);
+        prevRow = row.tr;
         updateRow(row, m, at);
       }
       for (const [name, row] of entry.rows) {

@@ -181,6 +181,33 @@ describe.skipIf(!haveChromium)('status page in Chromium', () => {
     await ro.page.close();
   });
 
+  it('keeps keyboard focus and a half-typed value across refreshes', async () => {
+    const { page, errors } = await openPage('/jkstatus');
+    const updated = () => page.locator('#updated').textContent();
+    // A new "updated" stamp (to the second; a poll every 2 s) means a whole refresh ran since: the
+    // page sets it and re-places every row in one task.
+    const refreshed = async () => {
+      const was = await updated();
+      await page.waitForFunction((t) => document.getElementById('updated')?.textContent !== t, was, { timeout: 10_000 });
+    };
+    // A button in a member row, and one in the balancer's heading.
+    for (const name of ['Disable n2', 'Reset counters of lb']) {
+      await page.getByRole('button', { name, exact: true }).focus();
+      await refreshed();
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName)).toBe(name);
+    }
+    // Typing in a row's form: the field keeps the focus and the text; Tab goes on from it.
+    const factor = page.locator('tr[data-member="n1"] form').getByLabel('Factor', { exact: true });
+    await factor.fill('7');
+    await refreshed();
+    await expect(factor.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await expect(factor.inputValue()).resolves.toBe('7');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement & { labels?: NodeListOf<HTMLLabelElement> }).labels?.[0]?.textContent?.trim())).toBe('Distance');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('follows balancers that reloads add and remove, each section labelled by its own heading', async () => {
     const { page, errors } = await openPage('/jkstatus');
     /** The running configuration plus one-member balancers with these names. */
