@@ -69,6 +69,13 @@ function startLoad(req: (path: string) => Promise<{ status: number }>) {
     }
   });
   return {
+    /** Resolves once n more requests were answered than when called (bounded: 20 s). */
+    async answers(n: number) {
+      const target = statuses.length + n;
+      for (const end = Date.now() + 20_000; statuses.length < target; await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > end) throw new Error(`only ${statuses.length} answers (${errors.length} errors)`);
+      }
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -248,7 +255,7 @@ describe('the primary', () => {
     try {
       expect((await c.req('/jkstatus?cmd=update&w=lb&sw=node1&vwa=1&mime=txt')).body).toContain('type=OK');
       let load = startLoad(c.req);
-      await new Promise((r) => setTimeout(r, 200));
+      await load.answers(10);
       const before = (await c.processesView()).map((p) => p.pid);
       process.kill(before[0], 'SIGKILL');
       await c.cli.waitFor(/worker process died/);
@@ -275,12 +282,12 @@ describe('the primary', () => {
 
       // SIGHUP under load: not one failed request.
       load = startLoad(c.req);
-      await new Promise((r) => setTimeout(r, 200));
+      await load.answers(10);
       c.cli.child.kill('SIGHUP');
       await c.cli.waitFor(/configuration reloaded/);
-      await new Promise((r) => setTimeout(r, 300));
+      await load.answers(10);
       const reloaded = await load.stop();
-      expect(reloaded.answered).toBeGreaterThan(20);
+      expect(reloaded.answered).toBeGreaterThanOrEqual(20);
       expect({ errors: reloaded.errors, failed: reloaded.failed }).toEqual({ errors: [], failed: [] });
       // The reload kept the live drain (the workers file did not change it).
       const after2 = await Promise.all(Array.from({ length: 10 }, () => c.req('/app/x')));

@@ -188,7 +188,10 @@ describe('the jkbalancer process', () => {
     const load = Array.from({ length: 4 }, async () => {
       while (running) statuses.push((await get(`http://127.0.0.1:${port}/app/x?nosession=1`)).status);
     });
-    await new Promise((r) => setTimeout(r, 100));
+    const answers = async (n: number) => {
+      for (const end = Date.now() + 15_000; statuses.length < n; await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error(`only ${statuses.length} answers`);
+    };
+    await answers(10);
     writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.lbfactor=3\n');
     child.kill('SIGHUP');
     await waitFor(/configuration reloaded/);
@@ -196,7 +199,7 @@ describe('the jkbalancer process', () => {
     writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.bogus=1\n');
     child.kill('SIGHUP');
     await waitFor(/reload refused/);
-    await new Promise((r) => setTimeout(r, 100));
+    await answers(statuses.length + 10);
     running = false;
     await Promise.all(load);
     expect(statuses.length).toBeGreaterThan(20);
@@ -239,9 +242,14 @@ describe('the request log of the jkbalancer process', () => {
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Counted in answers, not time, so both signals land under load even on a slow machine.
+    const answers = async (n: number) => {
+      for (const end = Date.now() + 15_000; answered < n; await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error(`only ${answered} answers`);
+    };
+    await answers(15);
     child.kill('SIGHUP');
-    await new Promise((r) => setTimeout(r, 300));
+    await cli.waitFor(/configuration reloaded/);
+    await answers(answered + 15);
     child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
     stop = true;
