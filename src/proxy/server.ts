@@ -132,6 +132,34 @@ export function guardListener(server: net.Server, env: Pick<ProxyEnv, 'logger' |
       socket.destroy();
       return;
     }
-    socket.end(rawOwnReply(PARSER_ERRORS[err.code ?? ''] ?? 'JKB_BAD_REQUEST'));
+    endAfterReplies(socket, rawOwnReply(PARSER_ERRORS[err.code ?? ''] ?? 'JKB_BAD_REQUEST'));
   });
+}
+
+/**
+ * Ends a connection with our reply once the replies to the requests read before the refused head
+ * are out. Written at once it would take the place of the first of them (pipelining: a client
+ * matches replies to requests by order), and that answer would be lost though its member did the
+ * work. Node attaches one pending reply at a time to the socket, the next as soon as one finishes.
+ */
+function endAfterReplies(socket: Duplex, reply: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!pending) {
+    // Reading again (if it waited below) lets the client's end of the connection be seen, so it closes.
+    socket.resume();
+    socket.end(reply);
+    return;
+  }
+  socket.pause(); // nothing more is read meanwhile: the rest of the refused head is never served
+  // Node's own 'finish' listener, registered first, has attached the next reply by the time ours runs.
+  let again: (() => void) | null = () => {
+    again = null;
+    endAfterReplies(socket, reply);
+  };
+  pending.once('finish', () => again?.());
+  pending.once('close', () => again?.());
 }

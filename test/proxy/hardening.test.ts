@@ -177,6 +177,17 @@ describe('bounded client resources', () => {
     expect(r.closed).toBe(true);
   });
 
+  it('a stalled head behind a pipelined request: that request is answered first, then 408', async () => {
+    const b = await start('', { limits: { ...LIMITS, headerTimeoutMs: 300 } });
+    // The first request takes longer than the header timeout of the second, whose head never ends.
+    const r = await raw(b.port, 'GET /app/slow?ms=900 HTTP/1.1\r\nHost: a\r\n\r\nGET /app/page HTTP/1.1\r\nHost: a\r\nX-Slow: ', 5_000);
+    const replies = r.text.split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(replies.map((x) => x.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 408']);
+    expect(bodyOf(replies[0])).toMatch(/^slow node\d\n$/);
+    expect(r.closed).toBe(true);
+    expect(states(b)).toEqual(ALL_OK);
+  });
+
   it('connections beyond --max-connections are refused; those within are served; refusals are logged', async () => {
     const b = await start('', { limits: { ...LIMITS, maxConnections: 2 } });
     const a1 = await hold(b.port, '');
@@ -233,7 +244,7 @@ describe('local shortages are ours, not the members’', () => {
       for (let i = 0; i < 10; i++) {
         const c = await hold(port, '');
         const closed = await new Promise<boolean>((r) => {
-          const t = setTimeout(() => r(false), 200);
+          const t = setTimeout(() => r(false), 500); // a loaded machine takes a while to accept and close
           c.once('close', () => (clearTimeout(t), r(true)));
         });
         if (closed) break;
