@@ -137,10 +137,11 @@ export function guardListener(server: net.Server, env: Pick<ProxyEnv, 'logger' |
 }
 
 /**
- * Ends a connection with our reply once the replies to the requests read before the refused head
- * are out. Written at once it would take the place of the first of them (pipelining: a client
+ * Ends a connection with our reply once the replies to the requests read whole before the refused
+ * head are out. Written at once it would take the place of the first of them (pipelining: a client
  * matches replies to requests by order), and that answer would be lost though its member did the
  * work. Node attaches one pending reply at a time to the socket, the next as soon as one finishes.
+ * A request whose body was still arriving is the one the error cut short: it ends with the reply.
  */
 function endAfterReplies(socket: Duplex, reply: string): void {
   if (!socket.writable) {
@@ -148,7 +149,7 @@ function endAfterReplies(socket: Duplex, reply: string): void {
     return;
   }
   const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (!pending) {
+  if (!pending || !pending.req.complete) {
     // Reading again (if it waited below) lets the client's end of the connection be seen, so it closes.
     socket.resume();
     socket.end(reply);
