@@ -142,6 +142,8 @@ export function guardListener(server: net.Server, env: Pick<ProxyEnv, 'logger' |
  * matches replies to requests by order), and that answer would be lost though its member did the
  * work. Node attaches one pending reply at a time to the socket, the next as soon as one finishes.
  * A request whose body was still arriving is the one the error cut short: it ends with the reply.
+ * (Node's parser reads on meanwhile, as it did after an immediate end: should the rest of a timed-out
+ * head arrive before then, that request is served and its reply goes out before ours.)
  */
 function endAfterReplies(socket: Duplex, reply: string): void {
   if (!socket.writable) {
@@ -150,12 +152,9 @@ function endAfterReplies(socket: Duplex, reply: string): void {
   }
   const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!pending || !pending.req.complete) {
-    // Reading again (if it waited below) lets the client's end of the connection be seen, so it closes.
-    socket.resume();
     socket.end(reply);
     return;
   }
-  socket.pause(); // nothing more is read meanwhile: the rest of the refused head is never served
   // Node's own 'finish' listener, registered first, has attached the next reply by the time ours runs.
   let again: (() => void) | null = () => {
     again = null;
