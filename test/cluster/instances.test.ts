@@ -57,7 +57,10 @@ beforeAll(async () => {
   redis = await startRedis();
   backends = [await startFakeTomcat('node1'), await startFakeTomcat('node2'), await startFakeTomcat('node3')];
 });
+/** Temp dirs used by instances still open when their test ends (afterEach closes those). */
+const scratch: string[] = [];
 afterAll(async () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   if (!run) return;
   for (const b of backends) await b.close();
   await redis.close();
@@ -302,7 +305,8 @@ describe.runIf(run)('several instances, one admin state in Redis', () => {
     await redis.kill();
     let b: Instance;
     try {
-      const keep = join(mkdtempSync(join(tmpdir(), 'jkb-state-')), 'state.json');
+      scratch.push(mkdtempSync(join(tmpdir(), 'jkb-state-')));
+      const keep = join(scratch.at(-1)!, 'state.json');
       writeFileSync(keep, saved);
       b = await instance(url, '', keep);
       expect((await b.status()).shared_state).toMatchObject({ link: 'down' });

@@ -1,8 +1,8 @@
 /** The audit trail (issue 17): recorded by AdminState.commit, bounded, persisted, shown in mime=json and on the HTML page. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AdminState, AUDIT_LIMIT, type AuditEntry } from '../../src/status/admin.js';
 import { hashPassword, parseCredentials } from '../../src/status/credentials.js';
 import { StateStore, applyState } from '../../src/status/persist.js';
@@ -11,7 +11,15 @@ import { STATUS_MOUNTS, farmWithStatus, startProductWith } from './product.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const tmp = () => mkdtempSync(join(tmpdir(), 'jkb-audit-'));
+const dirs: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jkb-audit-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 let h: Harness | null = null;
 afterEach(async () => {
