@@ -14,6 +14,7 @@ import { startFakeTomcat, type FakeTomcat } from '../helpers/fake-tomcat.js';
 import { httpFarm } from '../helpers/balancer.js';
 import { startCli, type CliProcess } from '../helpers/cli-process.js';
 import { rawGet } from '../helpers/http-client.js';
+import { until } from '../helpers/until.js';
 import { freePort } from '../helpers/tomcat.js';
 
 interface ProcessView {
@@ -70,11 +71,9 @@ function startLoad(req: (path: string) => Promise<{ status: number }>) {
   });
   return {
     /** Resolves once n more requests were answered than when called (bounded: 20 s). */
-    async answers(n: number) {
+    answers(n: number) {
       const target = statuses.length + n;
-      for (const end = Date.now() + 20_000; statuses.length < target; await new Promise((r) => setTimeout(r, 10))) {
-        if (Date.now() > end) throw new Error(`only ${statuses.length} answers (${errors.length} errors)`);
-      }
+      return until(() => statuses.length >= target, `${target} answers`, 20_000);
     },
     async stop() {
       running = false;

@@ -9,6 +9,7 @@ import { State } from '../../src/routing/types.js';
 import { fakeTomcatsForFile, portsOf } from '../helpers/fake-tomcat.js';
 import { startBalancer, httpFarm, type TestBalancer } from '../helpers/balancer.js';
 import { get, testAgent } from '../helpers/http-client.js';
+import { until } from '../helpers/until.js';
 
 const MOUNTS = '/app/*=lb\n';
 const backends = fakeTomcatsForFile(['node1', 'node2', 'node3']);
@@ -41,14 +42,11 @@ describe('a backend dies under load', () => {
     });
     // Counted in requests, not time, so a slow machine still kills the member under load and keeps
     // the load on well past the kill.
-    const until = async (what: string, check: () => boolean) => {
-      for (const end = Date.now() + 15_000; !check(); await sleep(20)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    };
     try {
-      await until('30 answers before the kill', () => ok >= 30);
+      await until(() => ok >= 30, '30 answers before the kill', 15_000);
       await backends.node2.kill();
       const atKill = ok;
-      await until('node2 in error and 50 answers after the kill', () => member('node2').state === State.ERROR && ok >= atKill + 50);
+      await until(() => member('node2').state === State.ERROR && ok >= atKill + 50, 'node2 in error and 50 answers after the kill', 15_000);
     } finally {
       running = false;
       await Promise.all(workers);

@@ -13,16 +13,10 @@ import type { HealthCheckConfig } from '../../src/config/model.js';
 import { probe } from '../../src/proxy/health-check.js';
 import { startProduct, type TestBalancer } from '../helpers/balancer.js';
 import { get } from '../helpers/http-client.js';
+import { until } from '../helpers/until.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 interface Seen {
   readonly method: string;

@@ -15,6 +15,7 @@ import { httpFarm } from '../helpers/balancer.js';
 import { ensureBuilt } from '../helpers/built.js';
 import { startCli } from '../helpers/cli-process.js';
 import { get, sessionCookie } from '../helpers/http-client.js';
+import { until } from '../helpers/until.js';
 import { freePort } from '../helpers/tomcat.js';
 
 let backends: FakeTomcat[];
@@ -188,9 +189,7 @@ describe('the jkbalancer process', () => {
     const load = Array.from({ length: 4 }, async () => {
       while (running) statuses.push((await get(`http://127.0.0.1:${port}/app/x?nosession=1`)).status);
     });
-    const answers = async (n: number) => {
-      for (const end = Date.now() + 15_000; statuses.length < n; await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error(`only ${statuses.length} answers`);
-    };
+    const answers = (n: number) => until(() => statuses.length >= n, `${n} answers`, 15_000);
     await answers(10);
     writeFileSync(join(dir, 'p.workers.properties'), workers() + 'worker.node1.lbfactor=3\n');
     child.kill('SIGHUP');
@@ -243,9 +242,7 @@ describe('the request log of the jkbalancer process', () => {
       }
     });
     // Counted in answers, not time, so both signals land under load even on a slow machine.
-    const answers = async (n: number) => {
-      for (const end = Date.now() + 15_000; answered < n; await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error(`only ${answered} answers`);
-    };
+    const answers = (n: number) => until(() => answered >= n, `${n} answers`, 15_000);
     await answers(15);
     child.kill('SIGHUP');
     await cli.waitFor(/configuration reloaded/);

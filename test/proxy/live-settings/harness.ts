@@ -59,13 +59,7 @@ export interface Reply {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Wait (polling) until `cond` holds; fails the test with `what` after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { until } from '../../helpers/until.js';
 
 /** A request cookie pinning the request to `route`. */
 export const sticky = (route: string): Record<string, string> => ({ cookie: `JSESSIONID=live.${route}` });

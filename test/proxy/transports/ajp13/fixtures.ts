@@ -136,13 +136,7 @@ export async function rejection(p: Promise<unknown>): Promise<TransportError> {
 }
 
 /** Polls until `cond` holds; throws after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../../../helpers/until.js';
 
 /** An AJP string as a container writes it: length, latin1 bytes, NUL. */
 export function ajpString(s: string): Buffer {
